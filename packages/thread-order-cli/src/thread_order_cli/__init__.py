@@ -1,0 +1,1 @@
+"""tdrun: the dependency-aware, parallel test runner built on thread_order."""

@@ -1,0 +1,85 @@
+"""thread_order: run Python callables on threads in dependency order.
+
+This module is the public API; everything else in the package is private. ``IMPLEMENTATION``
+tells which ready-set core is active: ``"c"`` (compiled) or ``"py"`` (pure Python, used when the
+extension is not built or ``THREAD_ORDER_NO_EXTENSIONS=1`` is set).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+from typing import Any
+
+from ._collect import CollectionError as CollectionError
+from ._collect import load_and_collect_functions as load_and_collect_functions
+from ._collect import register_functions as register_functions
+from ._compiler import CycleError as CycleError
+from ._compiler import GraphError as GraphError
+from ._compiler import UnknownDependencyError as UnknownDependencyError
+from ._events import Event as Event
+from ._events import RunFinished as RunFinished
+from ._events import RunStarted as RunStarted
+from ._events import TaskDispatched as TaskDispatched
+from ._events import TaskFinished as TaskFinished
+from ._events import TaskStarted as TaskStarted
+from ._logging import ThreadProxyLogger as ThreadProxyLogger
+from ._logging import configure_logging as configure_logging
+from ._logging import validate_highlights as validate_highlights
+from ._marks import dmark as dmark
+from ._marks import mark as mark
+from ._readyset import IMPLEMENTATION as IMPLEMENTATION
+from ._records import RunResult as RunResult
+from ._records import TaskError as TaskError
+from ._records import TaskRecord as TaskRecord
+from ._records import TaskStatus as TaskStatus
+from ._scheduler import RunInterrupted as RunInterrupted
+from ._scheduler import Scheduler as Scheduler
+from ._scheduler import default_workers as default_workers
+from .graph import DAGraph as DAGraph
+
+try:
+    __version__ = _version("thread-order-core")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+_SUBMODULES = frozenset({"scheduler", "graph", "graph_summary", "logger"})
+
+
+def __getattr__(name: str) -> Any:
+    """1.4.0 resolved ``thread_order.<submodule>`` lazily; keep that working."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "IMPLEMENTATION",
+    "CollectionError",
+    "CycleError",
+    "DAGraph",
+    "Event",
+    "GraphError",
+    "RunFinished",
+    "RunInterrupted",
+    "RunResult",
+    "RunStarted",
+    "Scheduler",
+    "TaskDispatched",
+    "TaskError",
+    "TaskFinished",
+    "TaskRecord",
+    "TaskStarted",
+    "TaskStatus",
+    "ThreadProxyLogger",
+    "UnknownDependencyError",
+    "__version__",
+    "configure_logging",
+    "default_workers",
+    "dmark",
+    "load_and_collect_functions",
+    "mark",
+    "register_functions",
+    "validate_highlights",
+]

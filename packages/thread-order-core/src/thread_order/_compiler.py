@@ -1,0 +1,179 @@
+"""The graph compiler: registered tasks -> int ids, CSR arrays and a validated ready-set core.
+
+Registration is O(1) per task and accepts forward references; all checking happens once, here,
+when a run starts: unknown dependency names (each reported with the task that asked for it and a
+"did you mean"), then cycles (reported as a path ``a -> b -> c -> a``). The compiled graph is
+cached until the next registration, so ``start()`` can be called again cheaply.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import _readyset
+
+
+class GraphError(ValueError):
+    """The registered tasks do not form a runnable DAG."""
+
+
+class UnknownDependencyError(GraphError):
+    """Some tasks depend on names that were never registered.
+
+    ``missing`` is ``[(task, dependency), ...]``. The message keeps 1.4.0's wording, one line
+    per task (``a depends on unknown ['x']``), and adds a close-match suggestion.
+    """
+
+    def __init__(self, missing: Sequence[tuple[str, str]], known: Collection[str]) -> None:
+        self.missing = tuple(missing)
+        super().__init__(_unknown_message(self.missing, known))
+
+
+class CycleError(GraphError):
+    """The dependencies form a cycle; ``cycle`` lists it with the first name repeated last."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__("dependency cycle: " + " -> ".join(self.cycle))
+
+
+def _unknown_message(missing: Sequence[tuple[str, str]], known: Collection[str]) -> str:
+    by_task: dict[str, list[str]] = {}
+    for task, dep in missing:
+        by_task.setdefault(task, []).append(dep)
+    lines = []
+    for task, deps in by_task.items():
+        hints = []
+        for dep in deps:
+            close = difflib.get_close_matches(dep, known, n=1)
+            if close:
+                hints.append(f"{close[0]!r}" if len(deps) == 1 else f"{close[0]!r} for {dep!r}")
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        lines.append(f"{task} depends on unknown {deps}{hint}")
+    return "\n".join(lines)
+
+
+def normalize_names(value: str | Iterable[str] | None, what: str, task: str) -> tuple[str, ...]:
+    """``None`` -> (), ``'a'`` -> ('a',), an iterable of names -> a tuple; else TypeError."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise TypeError(
+            f"{what} of task {task!r} must be a name or a list of names, got {type(value).__name__}"
+        ) from None
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{what} of task {task!r} must contain names (str), got {n!r}")
+    return names
+
+
+def normalize_tags(value: str | Iterable[str] | None, task: str) -> tuple[str, ...]:
+    """Tags as 1.4.0 wrote them (``'a,b'``) or as a list; blanks dropped."""
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(t.strip() for t in normalize_names(value, "tags", task) if t.strip())
+
+
+@dataclass(slots=True)
+class Task:
+    """One registered task."""
+
+    name: str
+    fn: Callable[..., Any]
+    after: tuple[str, ...]
+    with_state: bool
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class CompiledGraph:
+    """Tasks as ids in registration order, their dependencies as CSR, and a ready-set core."""
+
+    names: list[str]
+    pred_off: list[int]
+    preds: list[int]
+    core: _readyset.ReadySet
+
+    def dependencies(self, i: int) -> list[int]:
+        return self.preds[self.pred_off[i] : self.pred_off[i + 1]]
+
+
+class Registry:
+    """Registered tasks in registration order, with O(1) duplicate detection."""
+
+    def __init__(self) -> None:
+        self.tasks: list[Task] = []
+        self.index: dict[str, int] = {}
+        self._compiled: CompiledGraph | None = None
+
+    def add(self, task: Task) -> None:
+        if not isinstance(task.name, str) or not task.name:
+            raise TypeError(f"task name must be a non-empty str, got {task.name!r}")
+        if not callable(task.fn):
+            raise ValueError(
+                f"cannot register {task.name!r}: object must be callable, "
+                f"got {type(task.fn).__name__}"
+            )
+        if task.name in self.index:
+            raise ValueError(f"{task.name} has already been added")
+        self.index[task.name] = len(self.tasks)
+        self.tasks.append(task)
+        self._compiled = None
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def compile(self) -> CompiledGraph:
+        """Validate and compile, once per set of registrations."""
+        if self._compiled is None:
+            self._compiled = compile_tasks(self.tasks, self.index)
+        return self._compiled
+
+
+def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph:
+    pred_off = [0]
+    preds: list[int] = []
+    missing: list[tuple[str, str]] = []
+    get = index.get
+    for t in tasks:
+        for dep in t.after:
+            j = get(dep)
+            if j is None:
+                missing.append((t.name, dep))
+            else:
+                preds.append(j)
+        pred_off.append(len(preds))
+    if missing:
+        raise UnknownDependencyError(missing, index.keys())
+    names = [t.name for t in tasks]
+    core = _readyset.ReadySet(len(tasks), pred_off, preds)
+    if not core.acyclic:
+        raise CycleError(_find_cycle(names, pred_off, preds, core.unresolved()))
+    return CompiledGraph(names, pred_off, preds, core)
+
+
+def _find_cycle(
+    names: Sequence[str], pred_off: Sequence[int], preds: Sequence[int], stuck: Sequence[int]
+) -> list[str]:
+    """Walk dependencies inside the unresolved set until a task repeats: that loop is a cycle.
+
+    Every unresolved task has an unresolved dependency, so the walk never leaves the set.
+    """
+    inside = set(stuck)
+    seen: dict[int, int] = {}
+    path: list[int] = []
+    i = min(stuck)
+    while i not in seen:
+        seen[i] = len(path)
+        path.append(i)
+        i = next(p for p in preds[pred_off[i] : pred_off[i + 1]] if p in inside)
+    loop = path[seen[i] :]
+    loop.reverse()  # dependencies first: a -> b means b runs after a
+    return [names[j] for j in [*loop, loop[0]]]

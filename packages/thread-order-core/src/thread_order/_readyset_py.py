@@ -1,0 +1,394 @@
+"""The ready-set core, pure Python: indegree bookkeeping and a priority ready queue.
+
+This is the typed reference implementation. ``_readyset_c.pyx`` is its compiled twin and must
+behave identically; ``_readyset.py`` selects between them. Nothing else imports this module.
+
+Tasks are int ids ``0..n-1`` in registration order. The graph arrives as predecessor lists in
+CSR form (``pred_off``/``preds``) and is turned into successor CSR arrays once. A run is then
+driven one call per finished task: ``finish(i, status)`` returns the newly ready ids (already
+queued) and ``complete(i)`` finishes a passed task and pops the next one in a single call.
+
+Ready tasks leave the queue highest priority first, ties broken by the lower id (registration
+order). The default priority is the length of the longest chain of tasks from the task to a
+leaf, so the critical path is started first. Callers serialise calls with their own lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from heapq import heapify, heappop, heappush, heappushpop
+
+# Task states. The first three are live; the rest are terminal.
+PENDING = 0
+QUEUED = 1
+RUNNING = 2
+PASSED = 3
+FAILED = 4
+SKIPPED = 5
+CANCELLED = 6
+TIMED_OUT = 7
+
+# Trigger rules: when a task may run given how its dependencies ended.
+ALL_PASSED = 0  # the default: every dependency passed (or skip_dependents is off)
+ALL_DONE = 1  # every dependency finished, whatever its status (teardown)
+ANY_FAILED = 2  # at least one dependency failed (on-failure handlers)
+
+# A skipped task's remaining indegree is set this high so later releases never make it ready.
+_NEVER = 1 << 30
+
+
+class ReadySet:
+    """Indegree counters, task states and a priority queue of ready tasks for one DAG."""
+
+    __slots__ = (
+        "_bad",
+        "_chain",
+        "_heap",
+        "_indeg",
+        "_indeg0",
+        "_key",
+        "_left",
+        "_n",
+        "_rules",
+        "_skip",
+        "_skipped",
+        "_special",
+        "_state",
+        "_succ",
+        "_succ_off",
+        "acyclic",
+        "complete",
+    )
+
+    complete: Callable[[int], int]
+
+    def __init__(
+        self,
+        n: int,
+        pred_off: Sequence[int],
+        preds: Sequence[int],
+        rules: bytes | None = None,
+    ) -> None:
+        if n < 0:
+            raise ValueError(f"task count must be >= 0, got {n}")
+        if len(pred_off) != n + 1:
+            raise ValueError(f"pred_off must have n + 1 = {n + 1} entries, got {len(pred_off)}")
+        if rules is not None and len(rules) != n:
+            raise ValueError(f"rules must have n = {n} entries, got {len(rules)}")
+        if pred_off[0] != 0 or pred_off[n] != len(preds):
+            raise ValueError(
+                f"pred_off must run from 0 to len(preds) = {len(preds)}, "
+                f"got {pred_off[0]}..{pred_off[n]}"
+            )
+        self._n = n
+        indeg0 = [pred_off[i + 1] - pred_off[i] for i in range(n)]
+        for i, d in enumerate(indeg0):
+            if d < 0:
+                raise ValueError(
+                    f"pred_off must be non-decreasing, got {pred_off[i]} then {pred_off[i + 1]} "
+                    f"at index {i}"
+                )
+        # Transpose the predecessor CSR into a successor CSR (counting sort by source).
+        outdeg = [0] * (n + 1)
+        for p in preds:
+            if not 0 <= p < n:
+                raise ValueError(f"dependency id {p} is out of range 0..{n - 1}")
+            outdeg[p + 1] += 1
+        for i in range(n):
+            outdeg[i + 1] += outdeg[i]
+        succ_off = outdeg
+        fill = succ_off[:-1]
+        succ = [0] * len(preds)
+        for i in range(n):
+            for k in range(pred_off[i], pred_off[i + 1]):
+                p = preds[k]
+                succ[fill[p]] = i
+                fill[p] += 1
+        self._succ_off = succ_off
+        self._succ = succ
+        self._indeg0 = indeg0
+        self._rules = bytes(rules) if rules is not None else bytes(n)
+        self._special = {i for i, r in enumerate(self._rules) if r == ANY_FAILED}
+        self._chain = self._longest_chains()
+        self.acyclic = self._chain is not None
+        self._indeg: list[int] = []
+        self._state = bytearray(n)
+        self._heap: list[int] = []
+        self._key: list[int] = []
+        self._bad: set[int] = set()
+        self._skipped: list[int] = []
+        self._skip = False
+        self._left = [n]
+        self.complete = self._bind_complete()
+
+    # -- graph facts --------------------------------------------------------------------------
+
+    def _kahn(self) -> list[int]:
+        """Kahn's order, sources in id order first; shorter than n when there is a cycle."""
+        indeg = list(self._indeg0)
+        succ, off = self._succ, self._succ_off
+        order = [i for i in range(self._n) if indeg[i] == 0]
+        for i in order:  # the list grows while we walk it
+            for s in succ[off[i] : off[i + 1]]:
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    order.append(s)
+        return order
+
+    def _longest_chains(self) -> list[int] | None:
+        order = self._kahn()
+        if len(order) != self._n:
+            return None
+        chain = [1] * self._n
+        succ, off = self._succ, self._succ_off
+        for i in reversed(order):
+            best = 0
+            for s in succ[off[i] : off[i + 1]]:
+                best = max(best, chain[s])
+            chain[i] = best + 1
+        return chain
+
+    def topo_order(self) -> list[int]:
+        """All ids in a topological order; raises ValueError on a cycle."""
+        order = self._kahn()
+        if len(order) != self._n:
+            raise ValueError("the graph has a cycle")
+        return order
+
+    def unresolved(self) -> list[int]:
+        """Ids that no topological order reaches: the tasks on or behind a cycle."""
+        reached = bytearray(self._n)
+        for i in self._kahn():
+            reached[i] = 1
+        return [i for i in range(self._n) if not reached[i]]
+
+    def successors(self, i: int) -> list[int]:
+        return self._succ[self._succ_off[i] : self._succ_off[i + 1]]
+
+    def chain_lengths(self) -> list[int]:
+        """Per task, the number of tasks on the longest chain from it to a leaf."""
+        if self._chain is None:
+            raise ValueError("the graph has a cycle")
+        return list(self._chain)
+
+    def depths(self) -> list[int]:
+        """Per task, its level: 0 for roots, else 1 + the deepest dependency's level."""
+        order = self.topo_order()
+        depth = [0] * self._n
+        succ, off = self._succ, self._succ_off
+        for i in order:
+            d = depth[i] + 1
+            for s in succ[off[i] : off[i + 1]]:
+                depth[s] = max(depth[s], d)
+        return depth
+
+    def critical_path(self, weights: Sequence[float] | None = None) -> list[int]:
+        """The heaviest root-to-leaf chain (unit weights by default), as ids from root to leaf."""
+        order = self.topo_order()
+        n = self._n
+        if n == 0:
+            return []
+        w = [1.0] * n if weights is None else [float(x) for x in weights]
+        best = [0.0] * n
+        nxt = [-1] * n
+        succ, off = self._succ, self._succ_off
+        for i in reversed(order):
+            tail, pick = 0.0, -1
+            for s in succ[off[i] : off[i + 1]]:
+                if best[s] > tail or pick < 0:
+                    tail, pick = best[s], s
+            best[i] = w[i] + tail
+            nxt[i] = pick
+        start = max((i for i in range(n) if self._indeg0[i] == 0), key=lambda i: (best[i], -i))
+        path = [start]
+        while nxt[path[-1]] >= 0:
+            path.append(nxt[path[-1]])
+        return path
+
+    # -- running ------------------------------------------------------------------------------
+
+    def reset(self, skip_dependents: bool, priority: Sequence[int] | None = None) -> None:
+        """Prepare a new run: all tasks pending, roots queued.
+
+        ``priority`` (higher runs first) defaults to the longest-chain lengths.
+        """
+        if self._chain is None:
+            raise ValueError("the graph has a cycle")
+        n = self._n
+        prio = self._chain if priority is None else list(priority)
+        if len(prio) != n:
+            raise ValueError(f"priority must have {n} entries, got {len(prio)}")
+        top = max(prio, default=0)
+        low = min(prio, default=0)
+        span = n if n else 1
+        self._key = [(top - prio[i]) * span + i for i in range(n)] if top > low else list(range(n))
+        self._indeg = list(self._indeg0)
+        self._state = bytearray(n)
+        self._heap = [self._key[i] for i in range(n) if self._indeg0[i] == 0]
+        heapify(self._heap)
+        self._bad = set()
+        self._skipped = []
+        self._skip = skip_dependents
+        self._left = [n]
+        for i in self._heap:
+            self._state[i % span] = QUEUED
+        for i in sorted(self._special):
+            if self._indeg0[i] == 0:  # an on-failure task with no dependencies never runs
+                self._state[i] = PENDING
+                self._heap.remove(self._key[i])
+                self._skip_node(i, -1)
+        heapify(self._heap)
+        self.complete = self._bind_complete()
+
+    def pop(self) -> int:
+        """Take the highest-priority ready task and mark it running; -1 if none is ready."""
+        if not self._heap:
+            return -1
+        i = heappop(self._heap) % (self._n or 1)
+        self._state[i] = RUNNING
+        return i
+
+    def _bind_complete(self) -> Callable[[int], int]:
+        """Build ``complete(i)``: ``finish(i, PASSED)`` then ``pop()`` in one call.
+
+        It is the workers' fast path, so it is a closure over this run's arrays, bound as an
+        instance attribute by ``reset()``: cell loads are cheaper than attribute loads.
+        """
+        state, indeg, heap, key = self._state, self._indeg, self._heap, self._key
+        succ, off, special, n = self._succ, self._succ_off, self._special, self._n or 1
+        left = self._left
+
+        def complete(i: int) -> int:
+            state[i] = PASSED
+            left[0] -= 1
+            last = -1
+            for s in succ[off[i] : off[i + 1]]:
+                d = indeg[s] - 1
+                indeg[s] = d
+                if d == 0:
+                    if special and s in special and s not in self._bad:
+                        self._skip_node(s, -1, [])
+                        continue
+                    state[s] = QUEUED
+                    if last >= 0:
+                        heappush(heap, last)
+                    last = key[s]
+            if last >= 0:
+                j = (heappushpop(heap, last) if heap else last) % n
+            elif heap:
+                j = heappop(heap) % n
+            else:
+                return -1
+            state[j] = RUNNING
+            return j
+
+        return complete
+
+    def finish(self, i: int, status: int) -> list[int]:
+        """Record that running task ``i`` ended with ``status``; return the newly ready ids.
+
+        A passed task releases its dependents. A task that did not pass releases dependents that
+        may still run (``ALL_DONE`` and ``ANY_FAILED`` rules, or every dependent when
+        ``skip_dependents`` is off) and skips the others, transitively. Skips are collected for
+        ``take_skipped()``.
+        """
+        state = self._state
+        if state[i] >= PASSED:
+            return []
+        state[i] = status
+        self._left[0] -= 1
+        ready: list[int] = []
+        ok = status == PASSED
+        root = i
+        off = self._succ_off
+        for s in self._succ[off[i] : off[i + 1]]:
+            if state[s] >= PASSED:
+                continue
+            if not ok:
+                self._bad.add(s)
+                if self._skip and self._rules[s] == ALL_PASSED:
+                    self._skip_node(s, root, ready)
+                    continue
+            self._release(s, ready)
+        return ready
+
+    def _release(self, s: int, ready: list[int]) -> None:
+        d = self._indeg[s] - 1
+        self._indeg[s] = d
+        if d == 0:
+            if s in self._special and s not in self._bad:
+                self._skip_node(s, -1, ready)
+                return
+            self._state[s] = QUEUED
+            heappush(self._heap, self._key[s])
+            ready.append(s)
+
+    def _skip_node(self, first: int, root: int, ready: list[int] | None = None) -> None:
+        """Skip ``first`` and every dependent that cannot run without it.
+
+        Dependents that may run anyway (``ALL_DONE``/``ANY_FAILED``) are released into ``ready``.
+        """
+        if ready is None:
+            ready = []
+        stack = [first]
+        state = self._state
+        off = self._succ_off
+        while stack:
+            s = stack.pop()
+            if state[s] >= PASSED:
+                continue
+            state[s] = SKIPPED
+            self._indeg[s] = _NEVER
+            self._left[0] -= 1
+            self._skipped.append(s)
+            self._skipped.append(root)
+            for c in self._succ[off[s] : off[s + 1]]:
+                if state[c] >= PASSED:
+                    continue
+                self._bad.add(c)
+                if not self._skip or self._rules[c] != ALL_PASSED:
+                    self._release(c, ready)
+                else:
+                    stack.append(c)
+
+    def take_skipped(self) -> list[int]:
+        """Skips since the last call, flat: ``[task, cause, task, cause, ...]``.
+
+        ``cause`` is the failed task the skip goes back to, or -1 for an ``ANY_FAILED`` task
+        none of whose dependencies failed.
+        """
+        out = self._skipped
+        self._skipped = []
+        return out
+
+    def cancel(self) -> list[int]:
+        """Cancel every task that is neither running nor finished; return their ids."""
+        state = self._state
+        out = [i for i in range(self._n) if state[i] < RUNNING]
+        indeg = self._indeg
+        for i in out:
+            state[i] = CANCELLED
+            if indeg:  # a later complete() of a running task must not queue it again
+                indeg[i] = _NEVER
+        self._left[0] -= len(out)
+        self._heap.clear()
+        return out
+
+    def status(self, i: int) -> int:
+        return self._state[i]
+
+    def states(self) -> bytes:
+        return bytes(self._state)
+
+    @property
+    def size(self) -> int:
+        return self._n
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._heap)
+
+    @property
+    def remaining(self) -> int:
+        """Tasks not yet in a terminal state (queued, running and pending)."""
+        return self._left[0]

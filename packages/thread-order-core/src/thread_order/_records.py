@@ -1,0 +1,246 @@
+"""What a run produced: task statuses, per-task records and the typed run result.
+
+``RunResult`` is built by consuming a run's event stream (see ``_events``); the 1.4.0-compatible
+summary dict is derived from it, never computed separately.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import _readyset as rs
+
+
+class TaskStatus(str, enum.Enum):
+    """How a task ended. The string values are the 1.4.0 ones, plus the statuses added since."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Core state codes -> statuses, for the terminal states only.
+STATUS_OF_CODE: Mapping[int, TaskStatus] = {
+    rs.PASSED: TaskStatus.PASSED,
+    rs.FAILED: TaskStatus.FAILED,
+    rs.SKIPPED: TaskStatus.SKIPPED,
+    rs.CANCELLED: TaskStatus.CANCELLED,
+    rs.TIMED_OUT: TaskStatus.TIMED_OUT,
+}
+
+# The error_type 1.4.0 reports for tasks that did not run because of a failed dependency, and
+# the one for tasks cancelled by an interrupt (1.4.0 named it but never reached it).
+DEPENDENCY_ERROR = "DependencyError"
+CANCELLED_ERROR = "CancelledError"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskError:
+    """Why a task failed: the exception's type name, message, full traceback and context.
+
+    ``context`` is the ``'context'`` entry of an ``AssertionError`` whose message is a dict
+    ``{'message': ..., 'context': ...}`` (a 1.4.0 convention), else None.
+    """
+
+    type: str
+    message: str
+    traceback: str = ""
+    context: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One task's outcome in a run. Times are ``time.perf_counter()`` seconds."""
+
+    name: str
+    status: TaskStatus
+    thread: str = ""
+    start: float | None = None
+    end: float | None = None
+    error: TaskError | None = None
+    result: Any = None
+    reason: str = ""
+
+    @property
+    def duration(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+
+class RunResult:
+    """The typed outcome of one run: a record per task, in completion order.
+
+    It is stored as columns indexed by task id (cheap to build for a million tasks) and turns
+    them into ``TaskRecord`` objects only when asked. ``started_at``/``finished_at`` are epoch
+    seconds, ``duration`` is measured with ``time.perf_counter()``. ``interrupted`` is true when
+    Ctrl-C (or a ``KeyboardInterrupt`` raised by a task) cut the run short.
+    """
+
+    __slots__ = (
+        "_by_name",
+        "_records",
+        "codes",
+        "duration",
+        "ends",
+        "errors",
+        "finished_at",
+        "interrupted",
+        "names",
+        "order",
+        "reasons",
+        "started_at",
+        "starts",
+        "threads",
+        "values",
+        "workers",
+    )
+
+    def __init__(
+        self,
+        *,
+        names: Sequence[str],
+        order: list[int],
+        codes: bytearray,
+        threads: list[str],
+        starts: list[float | None],
+        ends: list[float | None],
+        values: list[Any],
+        errors: dict[int, TaskError],
+        reasons: dict[int, str],
+        started_at: float,
+        finished_at: float,
+        duration: float,
+        workers: int,
+        interrupted: bool,
+    ) -> None:
+        self.names = names
+        self.order = order
+        self.codes = codes
+        self.threads = threads
+        self.starts = starts
+        self.ends = ends
+        self.values = values
+        self.errors = errors
+        self.reasons = reasons
+        self.started_at = started_at
+        self.finished_at = finished_at
+        self.duration = duration
+        self.workers = workers
+        self.interrupted = interrupted
+        self._records: list[TaskRecord] | None = None
+        self._by_name: dict[str, TaskRecord] | None = None
+
+    def _record(self, i: int) -> TaskRecord:
+        return TaskRecord(
+            name=self.names[i],
+            status=STATUS_OF_CODE[self.codes[i]],
+            thread=self.threads[i],
+            start=self.starts[i],
+            end=self.ends[i],
+            error=self.errors.get(i),
+            result=self.values[i],
+            reason=self.reasons.get(i, ""),
+        )
+
+    @property
+    def records(self) -> list[TaskRecord]:
+        """One record per task that reached a terminal state, in completion order."""
+        if self._records is None:
+            self._records = [self._record(i) for i in self.order]
+        return self._records
+
+    def __getitem__(self, name: str) -> TaskRecord:
+        if self._by_name is None:
+            self._by_name = {r.name: r for r in self.records}
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        if self._by_name is None:
+            self._by_name = {r.name: r for r in self.records}
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[TaskRecord]:
+        return iter(self.records)
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.summary_text()}>"
+
+    def names_with(self, *statuses: TaskStatus) -> list[str]:
+        """Names of the tasks that ended with one of ``statuses``, in completion order."""
+        wanted = {_CODE_OF_STATUS[s] for s in statuses}
+        codes, names = self.codes, self.names
+        return [names[i] for i in self.order if codes[i] in wanted]
+
+    @property
+    def ok(self) -> bool:
+        """True when every task passed and the run was not interrupted."""
+        return not self.interrupted and all(self.codes[i] == rs.PASSED for i in self.order)
+
+    def counts(self) -> dict[TaskStatus, int]:
+        out = dict.fromkeys(TaskStatus, 0)
+        codes = self.codes
+        for i in self.order:
+            out[STATUS_OF_CODE[codes[i]]] += 1
+        return out
+
+    def summary_text(self) -> str:
+        """The 1.4.0 summary line, without colour codes."""
+        c = self.counts()
+        text = (
+            f"{c[TaskStatus.PASSED]} passed, {c[TaskStatus.FAILED]} failed, "
+            f"{c[TaskStatus.SKIPPED]} skipped"
+        )
+        if c[TaskStatus.TIMED_OUT]:
+            text += f", {c[TaskStatus.TIMED_OUT]} timed out"
+        if c[TaskStatus.CANCELLED]:
+            text += f", {c[TaskStatus.CANCELLED]} cancelled"
+        return f"==== {text} in {self.duration:.2f}s ===="
+
+    def summary(self) -> dict[str, Any]:
+        """The 1.4.0 summary dict (same keys, fresh lists) plus the keys added since."""
+        failures: dict[str, dict[str, str]] = {}
+        failure_counts: dict[str, int] = {}
+        codes, names = self.codes, self.names
+        for i in self.order:
+            code = codes[i]
+            if code == rs.PASSED:
+                continue
+            if code == rs.SKIPPED:
+                kind = DEPENDENCY_ERROR
+            elif code == rs.CANCELLED:
+                kind = CANCELLED_ERROR
+            else:
+                err = self.errors.get(i)
+                kind = err.type if err else STATUS_OF_CODE[code].value
+                failures[names[i]] = {"error_type": kind, "error": err.message if err else ""}
+            failure_counts[kind] = failure_counts.get(kind, 0) + 1
+        return {
+            "ran": [names[i] for i in self.order if codes[i] != rs.CANCELLED],
+            "passed": self.names_with(TaskStatus.PASSED),
+            "failed": self.names_with(TaskStatus.FAILED, TaskStatus.TIMED_OUT),
+            "skipped": self.names_with(TaskStatus.SKIPPED),
+            "failures": failures,
+            "failure_counts": failure_counts,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "text": self.summary_text(),
+            "cancelled": self.names_with(TaskStatus.CANCELLED),
+            "timed_out": self.names_with(TaskStatus.TIMED_OUT),
+            "interrupted": self.interrupted,
+        }
+
+
+_CODE_OF_STATUS: Mapping[TaskStatus, int] = {v: k for k, v in STATUS_OF_CODE.items()}

@@ -1,0 +1,279 @@
+"""``Scheduler``: the 1.4.0-compatible front door. Registration, callbacks, ``start()``/``run()``.
+
+The scheduler owns the registry and the shared state; each run compiles the graph (cached), builds
+an event stream, hands both to a ``Dispatcher`` and folds the stream into a ``RunResult``. The five
+1.4.0 callbacks are listeners on that stream, delivered on the thread that called ``start()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from . import _events as ev
+from ._compiler import CompiledGraph, Registry, Task, normalize_names
+from ._dispatcher import Dispatcher
+from ._logging import configure_logging, logger_for_current_thread
+from ._records import RunResult, TaskStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+default_workers: int = min(8, os.cpu_count() or 1)
+
+_CALLBACKS = ("scheduler_start", "task_start", "task_run", "task_done", "scheduler_done")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised by ``start()``/``run()`` after a Ctrl-C (or a task's ``KeyboardInterrupt``).
+
+    The run was wound down first: no new task started, running tasks got the grace period,
+    everything unfinished is CANCELLED, and the callbacks fired. ``result`` and ``summary`` say
+    what happened. It is a ``KeyboardInterrupt``, so code that does not catch it stops as usual.
+    """
+
+    def __init__(self, result: RunResult, summary: dict[str, Any]) -> None:
+        super().__init__("run interrupted")
+        self.result = result
+        self.summary = summary
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise TypeError(f"workers must be an int, got {type(workers).__name__}")
+    if workers <= 0:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    return workers
+
+
+class Scheduler:
+    """Runs registered callables on worker threads while respecting their dependencies."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        setup_logging: bool = False,
+        add_stream_handler: bool = True,
+        state: dict[str, Any] | None = None,
+        store_results: bool = True,
+        clear_results_on_start: bool = True,
+        verbose: bool = False,
+        skip_dependents: bool = False,
+        add_file_handler: bool = True,
+        highlights: Sequence[tuple[Any, str]] | None = None,
+        *,
+        cancel_grace: float = 5.0,
+    ) -> None:
+        self.workers = _check_workers(workers)
+        if cancel_grace < 0:
+            raise ValueError(f"cancel_grace must be >= 0, got {cancel_grace}")
+        self.cancel_grace = cancel_grace
+        self.store_results = store_results
+        self.clear_results_on_start = clear_results_on_start
+        self.skip_dependents = skip_dependents
+        self.verbose = verbose
+        self.state: dict[str, Any] = state if state is not None else {}
+        self.state.setdefault("_state_lock", threading.RLock())
+        self.state_lock = self.state["_state_lock"]
+        if store_results and "results" not in self.state:
+            self.state["results"] = {}
+        self._registry = Registry()
+        self._callbacks: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
+        self._listeners: list[ev.Listener] = []
+        self._log_files: list[logging.Handler] = []
+        if setup_logging:
+            self._log_files = configure_logging(
+                self.workers,
+                prefix="thread",
+                add_stream_handler=add_stream_handler,
+                highlights=highlights,
+                verbose=verbose,
+                add_file_handler=add_file_handler,
+            )
+
+    # -- registration -------------------------------------------------------------------------
+
+    def register(
+        self,
+        obj: Callable[..., Any],
+        name: str,
+        after: str | Iterable[str] | None = None,
+        with_state: bool = False,
+    ) -> None:
+        """Register ``obj`` as task ``name``; ``after`` names may be registered later."""
+        self._registry.add(Task(name, obj, normalize_names(after, "after", name), with_state))
+
+    def dregister(
+        self, after: str | Iterable[str] | None = None, with_state: bool = False
+    ) -> Callable[[F], F]:
+        """Decorator form of ``register``: registers at decoration time under ``__name__``."""
+
+        def decorator(function: F) -> F:
+            @functools.wraps(function)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return function(*args, **kwargs)
+
+            wrapper.__original__ = function  # type: ignore[attr-defined]
+            self.register(wrapper, function.__name__, after=after, with_state=with_state)
+            return wrapper  # type: ignore[return-value]
+
+        return decorator
+
+    @property
+    def graph(self) -> Any:
+        """A ``DAGraph`` view of the registered tasks (a fresh copy; runs do not consume it)."""
+        from .graph import DAGraph
+
+        graph = DAGraph()
+        for t in self._registry.tasks:
+            graph.add(t.name, t.after)
+        return graph
+
+    @property
+    def sanitized_state(self) -> dict[str, Any]:
+        """A shallow copy of the state without ``_state_lock``, taken under the lock."""
+        with self.state_lock:
+            return {k: v for k, v in self.state.items() if k != "_state_lock"}
+
+    def compile(self) -> CompiledGraph:
+        """Validate the registered graph now (unknown names, cycles) and return it compiled."""
+        return self._registry.compile()
+
+    # -- callbacks and listeners --------------------------------------------------------------
+
+    def on_scheduler_start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._callbacks["scheduler_start"] = (fn, args, kwargs)
+
+    def on_task_start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """``fn(name)`` fires before the task runs (the task waits for the callback)."""
+        self._callbacks["task_start"] = (fn, args, kwargs)
+
+    def on_task_run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._callbacks["task_run"] = (fn, args, kwargs)
+
+    def on_task_done(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._callbacks["task_done"] = (fn, args, kwargs)
+
+    def on_scheduler_done(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._callbacks["scheduler_done"] = (fn, args, kwargs)
+
+    def subscribe(self, listener: ev.Listener) -> None:
+        """Receive every run's typed events, in batches, on the thread that calls ``start()``."""
+        self._listeners.append(listener)
+
+    def _fire(self, which: str, *event_args: Any) -> None:
+        entry = self._callbacks.get(which)
+        if entry is None:
+            return
+        fn, args, kwargs = entry
+        try:
+            fn(*event_args, *args, **kwargs)
+        except Exception:
+            logger_for_current_thread().debug(
+                "on_%s callback raised; ignored", which, exc_info=True
+            )
+
+    def _callback_listener(self, workers: int) -> ev.Listener:
+        """The 1.4.0 callbacks, as one listener on the event stream."""
+        fire = self._fire
+
+        def listener(events: Sequence[ev.Event]) -> None:
+            for e in events:
+                if isinstance(e, ev.TaskFinished):
+                    fire("task_done", e.task, e.thread, e.status, e.count, _context(e))
+                elif isinstance(e, ev.TaskStarted):
+                    fire("task_run", e.task, e.thread)
+                elif isinstance(e, ev.TaskDispatched):
+                    fire("task_start", e.task)
+                elif isinstance(e, ev.RunStarted):
+                    meta = {"total_tasks": e.total, "workers": workers, "start_time": e.wall}
+                    fire("scheduler_start", meta)
+
+        return listener
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        """Run every registered task; return the 1.4.0 summary dict.
+
+        Raises ``RunInterrupted`` (a ``KeyboardInterrupt``) after winding the run down when it
+        was interrupted; its ``summary`` attribute holds the summary.
+        """
+        return self._execute().summary()
+
+    def run(self) -> RunResult:
+        """Run every registered task; return the typed ``RunResult``."""
+        return self._execute()
+
+    def _execute(self) -> RunResult:
+        graph = self._registry.compile()
+        tasks = self._registry.tasks
+        n = len(tasks)
+        if self.store_results and self.clear_results_on_start:
+            with self.state_lock:
+                self.state.setdefault("results", {}).clear()
+        results = self.state.setdefault("results", {}) if self.store_results else None
+        state = self.state
+        calls = [functools.partial(t.fn, state) if t.with_state else t.fn for t in tasks]
+        fn_names = [getattr(t.fn, "__name__", t.name) for t in tasks]
+        workers = min(self.workers, n) if n else self.workers
+        threads = [f"thread_{w}" for w in range(self.workers)]
+        stream = ev.EventStream(graph.names, threads, [None] * n)
+        has_callbacks = bool(self._callbacks)
+        if has_callbacks:
+            stream.subscribe(self._callback_listener(self.workers))
+        for listener in self._listeners:
+            stream.subscribe(listener)
+        log = logger_for_current_thread()
+        wall0, t0 = time.time(), time.perf_counter()
+        stream.emit([ev.RunStarted(n, self.workers, t0, wall0)])
+        if log.isEnabledFor(logging.INFO):
+            log.info("starting thread pool with %d threads", workers)
+        dispatcher = Dispatcher(
+            graph,
+            calls,
+            fn_names,
+            workers=workers,
+            stream=stream,
+            skip_dependents=self.skip_dependents,
+            results=results,
+            state_lock=self.state_lock,
+            grace=self.cancel_grace,
+            gate_starts="task_start" in self._callbacks,
+        )
+        try:
+            interrupted = dispatcher.run()
+        finally:
+            for handler in self._log_files:
+                handler.close()
+        t1 = time.perf_counter()
+        result = ev.build_result(
+            stream,
+            started_at=wall0,
+            finished_at=wall0 + (t1 - t0),
+            duration=t1 - t0,
+            workers=workers,
+            interrupted=interrupted,
+        )
+        if log.isEnabledFor(logging.INFO):
+            log.info("all work completed" if not interrupted else "run interrupted")
+        stream.emit([ev.RunFinished(result, t1)])
+        summary = result.summary() if "scheduler_done" in self._callbacks or interrupted else None
+        if summary is not None:
+            self._fire("scheduler_done", summary)
+        if interrupted:
+            raise RunInterrupted(result, summary if summary is not None else result.summary())
+        return result
+
+
+def _context(e: ev.TaskFinished) -> Any:
+    return e.error.context if e.error is not None else None
+
+
+__all__ = ["RunInterrupted", "Scheduler", "TaskStatus", "default_workers"]
