@@ -61,6 +61,7 @@ class Dispatcher:
         grace: float,
         gate_starts: bool,
         priority: Sequence[int] | None = None,
+        max_failures: int = 0,
     ) -> None:
         self.core = graph.core
         self.names = graph.names
@@ -82,6 +83,8 @@ class Dispatcher:
         self.sched_waiting = False
         self.gates = [threading.Event() for _ in range(workers)] if gate_starts else None
         self.threads: list[threading.Thread] = []
+        self.max_failures = max_failures
+        self.failures = 0
         self.core.reset(skip_dependents, priority)
 
     # -- the thread that called start() -------------------------------------------------------
@@ -137,7 +140,7 @@ class Dispatcher:
             self.stopping = True
             t = clock()
             for i in core.cancel():
-                append((ev.CANCELLED, i, t))
+                append((ev.CANCELLED, i, t, "run cancelled"))
             self.cond.notify_all()
         if self.gates is not None:
             for g in self.gates:
@@ -259,6 +262,18 @@ class Dispatcher:
             if self.sched_waiting:
                 self._poke()
 
+    def _count_failure_locked(self, t: float) -> None:
+        """``max_failures`` reached: start nothing new; running tasks finish, the rest are not run."""
+        self.failures += 1
+        if self.failures < self.max_failures or self.stopping:
+            return
+        self.stopping = True
+        reason = f"not run: stopped after {self.failures} failure(s)"
+        append = self.stream.entries.append
+        for i in self.core.cancel():
+            append((ev.CANCELLED, i, t, reason))
+        self.cond.notify_all()
+
     def _record_skips(self, skipped: Sequence[int], t: float) -> None:
         append = self.stream.entries.append
         for k in range(0, len(skipped), 2):
@@ -294,6 +309,8 @@ class Dispatcher:
             skipped = core.take_skipped()
             if skipped:
                 self._record_skips(skipped, when)
+            if code != rs.CANCELLED and self.max_failures:
+                self._count_failure_locked(when)
             if not core.remaining:
                 self._done_locked()
                 return -1

@@ -27,7 +27,7 @@ from ._records import STATUS_OF_CODE, RunResult, TaskError, TaskStatus
 #   PASSED      (kind, id, worker, t)           returned; the value is in the values column
 #   ENDED       (kind, id, worker, t, code, TaskError | None)  failed, timed out or cancelled
 #   SKIPPED     (kind, id, cause, t)            not run: a dependency did not pass
-#   CANCELLED   (kind, id, t)                   never started: the run was stopped
+#   CANCELLED   (kind, id, t, reason)           never started: the run was stopped
 STARTED = 0
 DISPATCHED = 1
 RUNNING = 2
@@ -190,9 +190,7 @@ class EventStream:
                 self._count,
                 reason=skip_reason(self.names, e[2]),
             )
-        return TaskFinished(
-            name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason="run cancelled"
-        )
+        return TaskFinished(name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason=e[3])
 
 
 def build_result(
@@ -240,7 +238,7 @@ def build_result(
             order.append(i)
         else:
             codes[i] = rs.CANCELLED
-            reasons[i] = "run cancelled"
+            reasons[i] = e[3]
             order.append(i)
     return RunResult(
         names=names,

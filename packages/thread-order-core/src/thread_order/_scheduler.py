@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import _events as ev
@@ -207,11 +207,21 @@ class Scheduler:
         """
         return self._execute().summary()
 
-    def run(self) -> RunResult:
-        """Run every registered task; return the typed ``RunResult``."""
-        return self._execute()
+    def run(self, *, priority: Mapping[str, int] | None = None, max_failures: int = 0) -> RunResult:
+        """Run every registered task; return the typed ``RunResult``.
 
-    def _execute(self) -> RunResult:
+        ``priority`` (task name -> int, higher first, missing names 0) replaces the default
+        dispatch order, longest remaining chain first; ties still go by registration order.
+        ``max_failures`` > 0 stops the run after that many failures: no new task starts,
+        running tasks finish, the rest are reported CANCELLED as not run.
+        """
+        if max_failures < 0:
+            raise ValueError(f"max_failures must be >= 0, got {max_failures}")
+        return self._execute(priority, max_failures)
+
+    def _execute(
+        self, priority: Mapping[str, int] | None = None, max_failures: int = 0
+    ) -> RunResult:
         graph = self._registry.compile()
         tasks = self._registry.tasks
         n = len(tasks)
@@ -246,6 +256,8 @@ class Scheduler:
             state_lock=self.state_lock,
             grace=self.cancel_grace,
             gate_starts="task_start" in self._callbacks,
+            priority=None if priority is None else [priority.get(t, 0) for t in graph.names],
+            max_failures=max_failures,
         )
         try:
             interrupted = dispatcher.run()
