@@ -16,6 +16,34 @@ def _read(prefix: str) -> str | None:
     return found[0].read_text(encoding="utf-8") if found else None
 
 
+# The seed is the README as a web page rendered it, which dropped every indent. Blocks open
+# after a line ending in ":" (one level deeper); these lines close blocks, at the depth the
+# published example has them (the same helper, indented, is in the threaded-order README).
+_SURGERY_DEPTHS = {
+    "sleep = random": 1,
+    "else:": 1,
+    "if not results:": 2,
+    "logger.debug(f'{name} PASSED')": 2,
+}
+_TOP_LEVEL = ("@", "def ", "import ", "from ", "logger = ")
+
+
+def _reindent(code: str) -> str:
+    out: list[str] = []
+    depth = 0
+    opens = False
+    for line in code.splitlines():
+        if line.startswith(_TOP_LEVEL):
+            depth = 0
+        elif closing := next((d for p, d in _SURGERY_DEPTHS.items() if line.startswith(p)), 0):
+            depth = closing
+        elif opens:
+            depth += 1
+        out.append("    " * depth + line)
+        opens = line.endswith(":")
+    return "\n".join(out) + "\n"
+
+
 def surgery_program() -> str | None:
     """The thread-order README's ``tdrun`` example (six ``@mark`` tasks, one failing)."""
     text = _read("000")
@@ -23,7 +51,7 @@ def surgery_program() -> str | None:
         return None
     start = text.index("import time\nimport random\nfrom faker import Faker")
     end = text.index("])tdrun module.py::fn_b", start) + 2
-    return text[start:end] + "\n"
+    return _reindent(text[start:end])
 
 
 def threaded_order_examples() -> dict[str, str]:

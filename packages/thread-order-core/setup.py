@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 
 HERE = Path(__file__).parent
 PYX = "src/thread_order/_readyset_c.pyx"
@@ -41,7 +42,8 @@ def _compiler_works() -> bool:
     return True
 
 
-def _extensions() -> list[Extension]:
+def _wanted() -> list[Extension]:
+    """The extension list; empty when the pure-Python core is asked for."""
     if os.environ.get("THREAD_ORDER_NO_EXTENSIONS"):
         _note("THREAD_ORDER_NO_EXTENSIONS is set: building the pure-Python core only.")
         return []
@@ -50,33 +52,42 @@ def _extensions() -> list[Extension]:
         return []
     if not (HERE / PYX).exists():
         return []
-    if not _compiler_works():
-        _note(
-            "no working C compiler found: installing the pure-Python core, which is "
-            "correct but slower. Install a compiler and reinstall for the compiled core."
-        )
-        return []
-    from Cython.Build import cythonize
-
     trace = bool(os.environ.get("THREAD_ORDER_CYTHON_TRACE"))
-    macros = [("CYTHON_TRACE_NOGIL", "1"), ("CYTHON_TRACE", "1")] if trace else []
     ext = Extension(
         "thread_order._readyset_c",
         [PYX],
-        define_macros=macros,
+        define_macros=[("CYTHON_TRACE_NOGIL", "1"), ("CYTHON_TRACE", "1")] if trace else [],
         extra_compile_args=[] if sys.platform == "win32" else ["-O2"],
     )
-    return cythonize(
-        [ext],
-        compiler_directives={
-            "language_level": "3",
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "initializedcheck": False,
-            "linetrace": trace,
-        },
-    )
+    ext.cython_directives = {  # type: ignore[attr-defined]
+        "language_level": "3",
+        "boundscheck": False,
+        "wraparound": False,
+        "cdivision": True,
+        "initializedcheck": False,
+        "linetrace": trace,
+    }
+    return [ext]
 
 
-setup(ext_modules=_extensions())
+class build_ext(_build_ext):  # noqa: N801 - setuptools' command name
+    """Cythonize and compile at build time; with no compiler at all, fall back with a note."""
+
+    def run(self) -> None:
+        if self.extensions and not _compiler_works():
+            _note(
+                "no working C compiler found: installing the pure-Python core, which is "
+                "correct but slower. Install a compiler and reinstall for the compiled core."
+            )
+            self.extensions = []
+        if self.extensions:
+            from Cython.Build import cythonize
+
+            self.extensions = cythonize(
+                self.extensions,
+                compiler_directives=self.extensions[0].cython_directives,  # type: ignore[attr-defined]
+            )
+        super().run()
+
+
+setup(ext_modules=_wanted(), cmdclass={"build_ext": build_ext})

@@ -1,0 +1,63 @@
+"""A lifecycle suite for ``tdrun``: build an operating theatre, operate, and see what a failure does.
+
+Six tasks share one state dict. ``sterilize_instruments`` fails on purpose, so
+``perform_surgery`` (which needs it) is skipped with the reason "upstream sterilize_instruments
+failed", while the independent branch still runs. Run it with::
+
+    tdrun examples/surgery.py            # per-task lines and a summary; exit code 1
+    tdrun examples/surgery.py --graph    # the dependency graph, nothing run
+"""
+
+import time
+
+from thread_order import ThreadProxyLogger, mark
+
+logger = ThreadProxyLogger()
+
+
+def setup_state(state):
+    """Called once by tdrun before the run: seed the shared state."""
+    state.setdefault("theatre", "OR-3")
+    state["patient"] = {"id": 4711, "ready": False}
+    state["log"] = []
+
+
+def step(state, name, seconds=0.1):
+    time.sleep(seconds)
+    with state["_state_lock"]:
+        state["log"].append(name)
+    logger.info(f"{name} done in {state['theatre']}")
+    return name
+
+
+@mark()
+def assess_patient(state):
+    state["patient"]["ready"] = True
+    return step(state, "assess_patient")
+
+
+@mark(after=["assess_patient"])
+def assign_staff(state):
+    return step(state, "assign_staff", 0.2)
+
+
+@mark(after=["assess_patient"])
+def prepare_room(state):
+    return step(state, "prepare_room", 0.15)
+
+
+@mark(after=["prepare_room"])
+def sterilize_instruments(state):
+    step(state, "sterilize_instruments", 0.1)
+    assert False, {"message": "autoclave cycle incomplete", "context": {"autoclave": 2}}
+
+
+@mark(after=["prepare_room"], tags="checks")
+def check_equipment(state):
+    return step(state, "check_equipment", 0.1)
+
+
+@mark(after=["assign_staff", "sterilize_instruments"])
+def perform_surgery(state):
+    assert state["patient"]["ready"]
+    return step(state, "perform_surgery", 0.3)

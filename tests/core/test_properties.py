@@ -1,0 +1,141 @@
+"""Scheduler invariants over random DAGs, failures and worker counts (hypothesis).
+
+Runs 250 examples per core (500 per test run) through the public API with real threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from thread_order import Scheduler, TaskStatus
+
+pytestmark = pytest.mark.usefixtures("core_impl")
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(min_value=0, max_value=24))
+    deps = [
+        sorted(draw(st.sets(st.integers(0, i - 1), max_size=min(i, 4)))) if i else []
+        for i in range(n)
+    ]
+    failing = draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n // 3)) if n else set()
+    sleepy = draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n // 4)) if n else set()
+    order = draw(st.permutations(range(n)))  # registration order (forward references allowed)
+    return {
+        "n": n,
+        "deps": deps,
+        "failing": failing,
+        "sleepy": sleepy,
+        "order": order,
+        "workers": draw(st.integers(1, 6)),
+        "skip": draw(st.booleans()),
+    }
+
+
+def _descendants(deps: list[list[int]], roots: set[int]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for i, ds in enumerate(deps):
+        for d in ds:
+            children.setdefault(d, []).append(i)
+    out: set[int] = set()
+    stack = list(roots)
+    while stack:
+        for c in children.get(stack.pop(), []):
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(scenarios())
+def test_scheduler_invariants(sc: dict[str, Any]) -> None:
+    n, deps, failing = sc["n"], sc["deps"], sc["failing"]
+    tick = itertools.count()
+    lock = threading.Lock()
+    started: dict[int, int] = {}
+    ended: dict[int, int] = {}
+    running = [0, 0]  # now, max
+
+    def make(i: int) -> Any:
+        def task() -> int:
+            with lock:
+                started[i] = next(tick)
+                running[0] += 1
+                running[1] = max(running)
+            if i in sc["sleepy"]:
+                time.sleep(0.001)
+            with lock:
+                running[0] -= 1
+                ended[i] = next(tick)
+            if i in failing:
+                raise RuntimeError(f"t{i} fails")
+            return i
+
+        return task
+
+    s = Scheduler(workers=sc["workers"], skip_dependents=sc["skip"])
+    for i in sc["order"]:
+        s.register(make(i), f"t{i}", after=[f"t{d}" for d in deps[i]])
+    result = s.run()
+
+    # every task ends in exactly one terminal status, and the counts add up
+    assert sorted(r.name for r in result) == sorted(f"t{i}" for i in range(n))
+    counts = result.counts()
+    assert sum(counts.values()) == n
+    assert counts[TaskStatus.CANCELLED] == 0
+    # no task starts before all its dependencies finished
+    for i in started:
+        for d in deps[i]:
+            assert d in ended
+            assert ended[d] < started[i], (i, d)
+    # skipped = exactly the descendants of failed tasks (with skip_dependents), else none
+    failed = {i for i in range(n) if result[f"t{i}"].status is TaskStatus.FAILED}
+    skipped = {i for i in range(n) if result[f"t{i}"].status is TaskStatus.SKIPPED}
+    if sc["skip"]:
+        assert skipped == _descendants(deps, failed)
+        assert failed == failing - skipped
+    else:
+        assert skipped == set()
+        assert failed == failing
+    assert set(started) == set(range(n)) - skipped
+    # results exist exactly for passed tasks
+    passed = {f"t{i}" for i in range(n) if i not in failed | skipped}
+    assert set(s.state["results"]) == passed
+    assert all(s.state["results"][f"t{i}"] == i for i in range(n) if f"t{i}" in passed)
+    # at most `workers` tasks run at once
+    assert running[1] <= sc["workers"]
+
+
+def test_one_worker_runs_longest_chain_first_then_registration_order() -> None:
+    order: list[str] = []
+    s = Scheduler(workers=1)
+
+    def task(name: str) -> Any:
+        return lambda: order.append(name)
+
+    # a -> b -> c is the longest chain; x, y, z are single tasks registered first
+    for name in ("x", "y"):
+        s.register(task(name), name)
+    s.register(task("c"), "c", after="b")
+    s.register(task("z"), "z")
+    s.register(task("b"), "b", after="a")
+    s.register(task("a"), "a")
+    s.start()
+    # a (chain 3), b (chain 2), then the chain-1 tasks by registration: x, y, c, z
+    assert order == ["a", "b", "x", "y", "c", "z"]
+    order.clear()
+    s.start()
+    assert order == ["a", "b", "x", "y", "c", "z"]  # reproducible
