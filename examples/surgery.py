@@ -1,4 +1,4 @@
-"""A lifecycle suite for ``tdrun``: build an operating theatre, operate, and see what a failure does.
+"""A lifecycle suite for ``tdrun``: prepare a theatre, operate, and see what a failure does.
 
 Six tasks share one state dict. ``sterilize_instruments`` fails on purpose, so
 ``perform_surgery`` (which needs it) is skipped with the reason "upstream sterilize_instruments

@@ -70,7 +70,7 @@ def _wanted() -> list[Extension]:
     return [ext]
 
 
-class build_ext(_build_ext):  # noqa: N801 - setuptools' command name
+class build_ext(_build_ext):
     """Cythonize and compile at build time; with no compiler at all, fall back with a note."""
 
     def run(self) -> None:

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+
 import thread_order
 from thread_order import Scheduler, TaskStatus, dmark, mark
 from thread_order.scheduler import TaskStatus as CompatTaskStatus

@@ -8,6 +8,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from thread_order._analytics import CriticalPath, analyze
 from thread_order.graph import DAGraph
 from thread_order.graph_summary import format_graph_summary, to_dot, to_json, to_mermaid

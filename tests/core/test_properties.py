@@ -97,10 +97,10 @@ def test_scheduler_invariants(sc: dict[str, Any]) -> None:
     assert sum(counts.values()) == n
     assert counts[TaskStatus.CANCELLED] == 0
     # no task starts before all its dependencies finished
-    for i in started:
+    for i, began in started.items():
         for d in deps[i]:
             assert d in ended
-            assert ended[d] < started[i], (i, d)
+            assert ended[d] < began, (i, d)
     # skipped = exactly the descendants of failed tasks (with skip_dependents), else none
     failed = {i for i in range(n) if result[f"t{i}"].status is TaskStatus.FAILED}
     skipped = {i for i in range(n) if result[f"t{i}"].status is TaskStatus.SKIPPED}

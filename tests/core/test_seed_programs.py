@@ -16,7 +16,7 @@ import pytest
 from thread_order import Scheduler, load_and_collect_functions, register_functions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import seeds  # noqa: E402
+import seeds
 
 pytestmark = pytest.mark.usefixtures("core_impl")
 

@@ -263,7 +263,7 @@ class Dispatcher:
                 self._poke()
 
     def _count_failure_locked(self, t: float) -> None:
-        """``max_failures`` reached: start nothing new; running tasks finish, the rest are not run."""
+        """Count a failure; at ``max_failures`` start nothing new and mark the rest not run."""
         self.failures += 1
         if self.failures < self.max_failures or self.stopping:
             return

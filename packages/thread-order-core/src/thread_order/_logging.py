@@ -93,11 +93,16 @@ class ColoredFormatter(logging.Formatter):
         stamp = self.formatTime(record)
         if self.color:
             for pattern, colour in self.highlights:
-                message = pattern.sub(lambda m, c=colour: f"{c}{m.group(0)}{RESET}", message)
+                message = pattern.sub(rf"{_escape(colour)}\g<0>{RESET}", message)
             stamp = f"{DIM}{stamp}{RESET}"
         if self.verbose:
             return f"{stamp} {record.levelname:<5} {thread}{record.funcName}: {message}"
         return f"{stamp} {thread}{message}"
+
+
+def _escape(text: str) -> str:
+    """Make ``text`` literal inside a ``re.sub`` replacement string."""
+    return text.replace("\\", "\\\\")
 
 
 def _wants_color(stream: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The thread-order web dashboard. This release ships the package only; the dashboard is in development."""
+"""The thread-order web dashboard: this release ships the package only, the dashboard is to come."""
 
 from importlib.metadata import version as _version
 
