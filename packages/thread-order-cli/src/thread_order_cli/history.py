@@ -1,0 +1,174 @@
+"""Run history in SQLite: every run and every task, for ``--lf`` and ``tdrun history``.
+
+The database (``.tdrun/history.db`` by default) is created with owner-only permissions: task
+errors and tracebacks can contain secrets from the system under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from .exitcodes import UsageError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    duration REAL NOT NULL,
+    targets TEXT NOT NULL,
+    workers INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    cancelled INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL,
+    exit_code INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    module TEXT NOT NULL,
+    status TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    started_at REAL,
+    duration REAL,
+    error_type TEXT,
+    error_message TEXT,
+    traceback TEXT,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_run ON tasks(run_id);
+"""
+
+NOT_PASSED = ("FAILED", "SKIPPED", "CANCELLED", "TIMED_OUT")
+
+
+def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and create, owner-only) the history database."""
+    p = Path(path)
+    if not p.exists():
+        if not create:
+            raise UsageError(f"no run history at {path}")
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        db = sqlite3.connect(p)
+        db.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"--history {path}: not a run history database ({exc})") from None
+    return db
+
+
+def record_run(
+    path: str,
+    result: Any,
+    modules: Mapping[str, str],
+    *,
+    targets: Sequence[str],
+    exit_code: int,
+    t0: float,
+) -> int:
+    """Store one run; ``t0`` is the run's start on the ``perf_counter`` clock (``RunStarted``)."""
+    counts = {str(k): v for k, v in result.counts().items()}
+    with closing(connect(path)) as db, db:
+        cur = db.execute(
+            "INSERT INTO runs (started_at, duration, targets, workers, passed, failed, skipped,"
+            " cancelled, interrupted, exit_code) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                result.started_at,
+                result.duration,
+                json.dumps(list(targets)),
+                result.workers,
+                counts["PASSED"],
+                counts["FAILED"] + counts["TIMED_OUT"],
+                counts["SKIPPED"],
+                counts["CANCELLED"],
+                int(result.interrupted),
+                int(exit_code),
+            ),
+        )
+        run_id = int(cur.lastrowid or 0)
+        db.executemany(
+            "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [_task_row(run_id, r, modules, result.started_at - t0) for r in result.records],
+        )
+    return run_id
+
+
+def _task_row(run_id: int, r: Any, modules: Mapping[str, str], to_epoch: float) -> tuple[Any, ...]:
+    err = r.error
+    return (
+        run_id,
+        r.name,
+        modules.get(r.name, ""),
+        str(r.status),
+        r.thread,
+        None if r.start is None else r.start + to_epoch,
+        r.duration,
+        err.type if err else None,
+        err.message if err else None,
+        err.traceback if err else None,
+        r.reason,
+    )
+
+
+def last_failed_tasks(path: str) -> list[str] | None:
+    """Names of the last run's tasks that did not pass; None if there are none."""
+    if not Path(path).exists():
+        return None
+    with closing(connect(path)) as db:
+        row = db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        marks = ",".join("?" * len(NOT_PASSED))
+        names = [
+            n
+            for (n,) in db.execute(
+                f"SELECT name FROM tasks WHERE run_id = ? AND status IN ({marks})",
+                (row[0], *NOT_PASSED),
+            )
+        ]
+    return names or None
+
+
+def recent_runs(path: str, limit: int) -> list[tuple[Any, ...]]:
+    with closing(connect(path, create=False)) as db:
+        return db.execute(
+            "SELECT id, started_at, duration, passed, failed, skipped, cancelled, exit_code,"
+            " targets FROM runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+
+
+def run_tasks(path: str, run_id: int) -> list[tuple[Any, ...]]:
+    with closing(connect(path, create=False)) as db:
+        if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            raise UsageError(f"no run {run_id} in {path}")
+        return db.execute(
+            "SELECT name, status, thread, duration, error_type, error_message, reason"
+            " FROM tasks WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        ).fetchall()
+
+
+def format_time(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def history_lines(rows: Iterable[tuple[Any, ...]]) -> list[str]:
+    out = []
+    for rid, started, dur, p, f, s, c, code, targets in rows:
+        what = ", ".join(json.loads(targets))
+        extra = f", {c} cancelled" if c else ""
+        out.append(
+            f"#{rid}  {format_time(started)}  {p} passed, {f} failed, {s} skipped{extra}"
+            f" in {dur:.2f}s  exit {code}  {what}"
+        )
+    return out

@@ -1,0 +1,96 @@
+"""``RunOptions``: every run option after typer parsed it, validated in one place.
+
+Numbers arrive as strings so that a bad value gets tdrun's one-line error and exit code 4
+instead of a usage panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .exitcodes import UsageError
+from .tracebacks import TB_STYLES
+
+GRAPH_FORMATS = ("text", "dot", "mermaid", "json")
+
+
+@dataclass
+class RunOptions:
+    targets: list[str]
+    workers: str | None = None
+    tags: str | None = None
+    log: bool = False
+    verbose: bool = False
+    graph: str | None = None
+    skip_deps: bool = True
+    progress: bool = False
+    viewer: bool = False
+    state_file: str | None = None
+    keyword: str | None = None
+    marker: str | None = None
+    only: bool = False
+    plan: bool = False
+    tb: str = "short"
+    durations: str | None = None
+    exitfirst: bool = False
+    maxfail: str | None = None
+    junitxml: str | None = None
+    json_report: str | None = None
+    history: str = ".tdrun/history.db"
+    no_history: bool = False
+    last_failed: bool = False
+    shuffle: str | None = None
+    heartbeat: str = "30"
+    patterns: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+
+
+def positive_int(option: str, value: str | None, *, allow_zero: bool = False) -> int | None:
+    """Parse ``value`` as an int >= 1 (>= 0 with ``allow_zero``); UsageError naming ``option``."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{option} must be a whole number, got {value!r}") from None
+    low = 0 if allow_zero else 1
+    if number < low:
+        raise UsageError(f"{option} must be >= {low}, got {number}")
+    return number
+
+
+def positive_float(option: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{option} must be a number of seconds, got {value!r}") from None
+    if number < 0:
+        raise UsageError(f"{option} must be >= 0, got {value}")
+    return number
+
+
+def validate(opts: RunOptions) -> None:
+    """Reject incompatible or malformed options before anything is loaded."""
+    if not opts.targets:
+        raise UsageError("missing target: give a suite file (suite.py, suite.py::task) or a folder")
+    pairs = [
+        (opts.progress and opts.verbose, "--progress and --verbose"),
+        (opts.viewer and opts.verbose, "--viewer and --verbose"),
+        (opts.progress and opts.viewer, "--progress and --viewer"),
+        (opts.plan and opts.graph is not None, "--plan and --graph"),
+        (opts.exitfirst and opts.maxfail is not None, "-x/--exitfirst and --maxfail"),
+        (opts.last_failed and opts.no_history, "--lf and --no-history"),
+    ]
+    for bad, what in pairs:
+        if bad:
+            raise UsageError(f"{what} cannot be used together")
+    if opts.graph is not None and opts.graph not in GRAPH_FORMATS:
+        raise UsageError(f"--graph must be one of {', '.join(GRAPH_FORMATS)}, got {opts.graph!r}")
+    if opts.tb not in TB_STYLES:
+        raise UsageError(f"--tb must be one of {', '.join(TB_STYLES)}, got {opts.tb!r}")
+    positive_int("--workers", opts.workers)
+    positive_int("--maxfail", opts.maxfail)
+    positive_int("--durations", opts.durations, allow_zero=True)
+    positive_float("--heartbeat", opts.heartbeat)
+    if opts.shuffle:
+        positive_int("--shuffle", opts.shuffle, allow_zero=True)

@@ -1,0 +1,180 @@
+"""Plain output: the 1.4.0 per-task lines, failures with tracebacks, and the end summary.
+
+``PlainReporter`` is a listener on the engine's event stream; it never looks anywhere else for
+what happened. Lines go to stdout (colour only on a terminal); the same reporter prints the
+failures and the summary when ``--progress``/``--viewer`` draw the live view, with
+``task_lines=False``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from .tracebacks import format_traceback
+
+LINE_WIDTH = 75
+STATUS_STYLE = {
+    "PASSED": "green",
+    "FAILED": "red",
+    "SKIPPED": "yellow",
+    "CANCELLED": "yellow",
+    "TIMED_OUT": "red",
+}
+
+
+def task_line(thread: str, name: str, status: str, count: int, total: int) -> str:
+    """``[thread_N] name ..... STATUS [ pct% ]`` with 1.4.0's dot count (no thread if skipped)."""
+    pct = int(count * 100 / total) if total else 100
+    head = f"[{thread}] {name}" if thread else name
+    tail = f"{status} [{pct:3d}% ]"
+    dots = max(0, LINE_WIDTH - len(head) - len(tail))
+    return f"{head} {'.' * dots} {tail}"
+
+
+class Printer:
+    """Writes lines to a stream; styles them with rich only when the stream is a terminal."""
+
+    def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        isatty = getattr(self.stream, "isatty", lambda: False)
+        self.color = bool(isatty()) if color is None else color
+        self._console: Any = None
+        self.hook: Callable[[str, str | None], None] | None = None  # set by a live view
+        self._lock = threading.Lock()  # the heartbeat prints from its own thread
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        with self._lock:
+            self._line(text, style)
+
+    def _line(self, text: str, style: str | None) -> None:
+        if self.hook is not None:
+            self.hook(text, style)
+            return
+        if self.color:
+            if self._console is None:
+                from rich.console import Console
+
+                self._console = Console(file=self.stream, highlight=False, soft_wrap=True)
+            self._console.print(text, style=style, markup=False)
+        else:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@dataclass
+class SummaryExtras:
+    """What the end summary adds to the 1.4.0 line."""
+
+    durations: int | None = None  # --durations N (0 = all)
+    names: Sequence[str] = ()  # task ids -> names, for the critical path
+    preds: Sequence[Sequence[int]] = ()
+    notes: list[str] = field(default_factory=list)  # e.g. the shuffle seed
+
+
+class PlainReporter:
+    """Event listener printing per-task lines (optional), failures and the summary."""
+
+    def __init__(
+        self,
+        printer: Printer,
+        *,
+        total: int,
+        tb: str = "short",
+        task_lines: bool = True,
+        extras: SummaryExtras | None = None,
+    ) -> None:
+        self.p = printer
+        self.total = total
+        self.tb = tb
+        self.task_lines = task_lines
+        self.extras = extras or SummaryExtras()
+        self.result: Any = None
+        self.t0 = 0.0  # the run's start on the perf_counter clock
+
+    def __call__(self, events: Sequence[Any]) -> None:
+        from thread_order import RunFinished, RunStarted, TaskFinished
+
+        for e in events:
+            if isinstance(e, TaskFinished):
+                self.finished(e)
+            elif isinstance(e, RunStarted):
+                self.t0 = e.time
+            elif isinstance(e, RunFinished):
+                self.result = e.result
+                self.summary(e.result)
+        self.p.flush()
+
+    def finished(self, e: Any) -> None:
+        status = str(e.status)
+        if e.error is not None and status != "CANCELLED":
+            self.p.line(f"[{e.thread}] {e.task}: {e.error.type}: {e.error.message}", "red")
+        if self.task_lines:
+            line = task_line(e.thread, e.task, status, e.count, self.total)
+            if e.reason and status == "SKIPPED":
+                line += f" ({e.reason})"
+            self.p.line(line, STATUS_STYLE.get(status))
+        if e.error is not None and status != "CANCELLED":
+            if e.error.context is not None:
+                self.p.line(f"  context: {e.error.context!r}")
+            for text in format_traceback(e.error.traceback, self.tb):
+                self.p.line(f"  {text}")
+
+    def summary(self, result: Any) -> None:
+        for text, style in summary_lines(result, self.extras):
+            self.p.line(text, style)
+
+
+def summary_lines(result: Any, extras: SummaryExtras) -> list[tuple[str, str | None]]:
+    """The end-of-run block: problems with reasons, durations, critical path, parallelism."""
+    out: list[tuple[str, str | None]] = []
+    problems = [r for r in result.records if str(r.status) != "PASSED"]
+    if problems:
+        out.append(("", None))
+        out.append(("short summary:", "bold"))
+        for r in problems:
+            status = str(r.status)
+            why = f"{r.error.type}: {r.error.message}" if r.error is not None else r.reason
+            out.append((f"{status} {r.name} - {why}", STATUS_STYLE.get(status)))
+    timed = [r for r in result.records if r.duration is not None]
+    if extras.durations is not None and timed:
+        timed.sort(key=lambda r: r.duration, reverse=True)
+        shown = timed if extras.durations == 0 else timed[: extras.durations]
+        out.append((f"slowest {len(shown)} durations:", "bold"))
+        out += [(f"  {r.duration:.2f}s {r.name} [{r.thread}]", None) for r in shown]
+    busy = sum(r.duration for r in timed)
+    if extras.names and timed:
+        path = critical_path(extras.names, extras.preds, {r.name: r.duration for r in timed})
+        if path is not None:
+            chain, length = path
+            out.append((f"critical path: {' -> '.join(chain)} ({length:.2f}s)", None))
+    if result.duration > 0 and timed:
+        par = busy / result.duration
+        out.append(
+            (
+                f"parallelism: {par:.2f} (busy {busy:.2f}s / wall {result.duration:.2f}s, "
+                f"{result.workers} workers)",
+                None,
+            )
+        )
+    out += [(note, None) for note in extras.notes]
+    style = "bold green" if result.ok else "bold red"
+    out.append((result.summary_text(), style))
+    return out
+
+
+def critical_path(
+    names: Sequence[str], preds: Sequence[Sequence[int]], durations: Mapping[str, float]
+) -> tuple[tuple[str, ...], float] | None:
+    from thread_order._analytics import analyze
+
+    try:
+        chain, length = analyze(names, preds).critical_path(durations)
+    except ValueError:  # pragma: no cover - the engine validated the graph already
+        return None
+    return chain, length

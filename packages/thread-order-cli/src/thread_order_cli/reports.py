@@ -1,0 +1,131 @@
+"""``--junitxml`` and ``--json-report``: files built from the ``RunResult`` only.
+
+JUnit: one ``<testcase>`` per task (classname = module, name = task, time = duration), a
+``<failure>`` with message and traceback, ``<skipped message="upstream X failed">``, and the
+thread as a ``<property>``. Cancelled tasks are skipped with their reason.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+from .paths import ensure_parent
+
+REPORT_VERSION = 1
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch))
+
+
+def junit_tree(result: Any, modules: Mapping[str, str]) -> ET.ElementTree:
+    counts = {str(k): v for k, v in result.counts().items()}
+    failures = counts["FAILED"] + counts["TIMED_OUT"]
+    skipped = counts["SKIPPED"] + counts["CANCELLED"]
+    suites = ET.Element("testsuites", name="tdrun")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="tdrun",
+        tests=str(len(result)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{result.duration:.3f}",
+        timestamp=_iso(result.started_at),
+        hostname=socket.gethostname(),
+    )
+    for r in result.records:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=modules.get(r.name, ""),
+            name=r.name,
+            time=f"{r.duration or 0.0:.3f}",
+        )
+        if r.thread:
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="thread", value=r.thread)
+        status = str(r.status)
+        if status in ("FAILED", "TIMED_OUT"):
+            err = r.error
+            message = f"{err.type}: {err.message}" if err else status
+            node = ET.SubElement(case, "failure", message=message, type=err.type if err else status)
+            node.text = err.traceback if err and err.traceback else message
+        elif status in ("SKIPPED", "CANCELLED"):
+            message = r.reason or (r.error.message if r.error else status.lower())
+            ET.SubElement(case, "skipped", message=message)
+    return ET.ElementTree(suites)
+
+
+def write_junit(path: str, result: Any, modules: Mapping[str, str]) -> None:
+    ensure_parent(path)
+    tree = junit_tree(result, modules)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def json_record(
+    result: Any, modules: Mapping[str, str], *, exit_code: int, t0: float
+) -> dict[str, Any]:
+    """The full run record: run fields plus one entry per task (times in epoch seconds)."""
+    to_epoch = result.started_at - t0
+    tasks = []
+    for r in result.records:
+        err = r.error
+        tasks.append(
+            {
+                "name": r.name,
+                "module": modules.get(r.name, ""),
+                "status": str(r.status),
+                "thread": r.thread,
+                "start": None if r.start is None else r.start + to_epoch,
+                "end": None if r.end is None else r.end + to_epoch,
+                "duration": r.duration,
+                "reason": r.reason,
+                "error": None
+                if err is None
+                else {
+                    "type": err.type,
+                    "message": err.message,
+                    "traceback": err.traceback,
+                    "context": _jsonable(err.context),
+                },
+                "result": _jsonable(r.result),
+            }
+        )
+    return {
+        "version": REPORT_VERSION,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "duration": result.duration,
+        "workers": result.workers,
+        "interrupted": result.interrupted,
+        "exit_code": int(exit_code),
+        "counts": {str(k).lower(): v for k, v in result.counts().items()},
+        "summary": result.summary_text(),
+        "tasks": tasks,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def write_json(
+    path: str, result: Any, modules: Mapping[str, str], *, exit_code: int, t0: float
+) -> None:
+    ensure_parent(path)
+    record = json_record(result, modules, exit_code=exit_code, t0=t0)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2)
+        fh.write("\n")

@@ -1,0 +1,236 @@
+"""One ``tdrun`` run, in 1.4.0's order: options, state, collection, selection, graph, run.
+
+Everything shown during and after the run comes from listeners on the engine's event stream
+and from the ``RunResult`` it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
+from .exitcodes import CollectError, ExitCode, UsageError
+from .options import RunOptions, positive_float, positive_int, validate
+from .output import PlainReporter, Printer, SummaryExtras
+from .parsing import Injections, load_state_file, parse_extras
+from .paths import check_writable
+from .selection import Selection, select
+
+
+@dataclass
+class Prepared:
+    """Everything decided before the run."""
+
+    suite: Suite
+    selection: Selection
+    state: dict[str, Any]
+    injections: Injections
+    workers: int
+
+
+def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
+    """Validate, load the state and the suite, select the tasks. Raises ``TdrunError``."""
+    validate(opts)
+    injections = parse_extras(opts.extras, known_options)
+    state: dict[str, Any] = load_state_file(opts.state_file) if opts.state_file else {}
+    state.update(injections.state)
+    for option, path in (("--junitxml", opts.junitxml), ("--json-report", opts.json_report)):
+        if path:
+            check_writable(option, path)
+    if not opts.no_history:
+        check_writable("--history", opts.history)
+    last_failed = None
+    if opts.last_failed:
+        from .history import last_failed_tasks
+
+        last_failed = last_failed_tasks(opts.history)
+        if last_failed is None:
+            sys.stderr.write("tdrun: no failed tasks in the last recorded run; running all\n")
+    suite = collect(opts.targets, opts.patterns or DEFAULT_PATTERNS, verbose=opts.verbose)
+    selection = select(
+        suite.tasks,
+        keyword=opts.keyword,
+        marker=opts.marker,
+        tags=opts.tags,
+        explicit=suite.explicit,
+        last_failed=last_failed,
+        mocks=set(injections.results),
+        only=opts.only,
+    )
+    from thread_order import default_workers
+
+    workers = positive_int("--workers", opts.workers) or min(default_workers, len(selection.run))
+    return Prepared(suite, selection, state, injections, max(1, workers))
+
+
+def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
+    """Create the scheduler, call the module hooks, register and compile the selected tasks."""
+    from thread_order import GraphError, Scheduler
+
+    highlights: list[Any] = []
+    for module in prep.suite.modules:
+        hook = getattr(module, "add_logging_highlights", None)
+        if callable(hook):
+            highlights += _call_hook(module, "add_logging_highlights", hook) or []
+    state = prep.state
+    if prep.injections.results:
+        state["results"] = dict(prep.injections.results)
+    try:
+        scheduler = Scheduler(
+            workers=prep.workers,
+            setup_logging=True,
+            add_stream_handler=not (opts.progress or opts.viewer),
+            state=state,
+            clear_results_on_start=not prep.injections.results,
+            verbose=opts.verbose,
+            skip_dependents=opts.skip_deps,
+            add_file_handler=opts.log,
+            highlights=highlights,
+        )
+    except TypeError as exc:  # bad add_logging_highlights() value
+        raise CollectError(f"add_logging_highlights(): {exc}") from None
+    logging.getLogger(threading.current_thread().name).info(
+        "collected %d marked functions", len(prep.selection.run)
+    )
+    for module in prep.suite.modules:
+        hook = getattr(module, "setup_state", None)
+        if callable(hook):
+            _call_hook(module, "setup_state", hook, scheduler.state)
+    for task in prep.selection.run:
+        scheduler.register(
+            task.fn, task.name, after=prep.selection.after_of(task), with_state=task.with_state
+        )
+    try:
+        scheduler.compile()
+    except GraphError as exc:
+        raise CollectError(str(exc).replace("\n", "; ")) from None
+    return scheduler
+
+
+def _call_hook(module: Any, name: str, hook: Any, *args: Any) -> Any:
+    try:
+        return hook(*args)
+    except Exception as exc:
+        raise CollectError(
+            f"{getattr(module, '__file__', module.__name__)}: {name}() raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def graph_ids(scheduler: Any) -> tuple[list[str], list[list[int]]]:
+    compiled = scheduler.compile()
+    names = list(compiled.names)
+    return names, [list(compiled.dependencies(i)) for i in range(len(names))]
+
+
+def shuffle_priority(opts: RunOptions, tasks: list[TaskSpec]) -> tuple[dict[str, int], int] | None:
+    """``--shuffle[=SEED]``: a random priority per task, reproducible from the seed."""
+    if opts.shuffle is None:
+        return None
+    seed = positive_int("--shuffle", opts.shuffle, allow_zero=True) if opts.shuffle else None
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    rng = random.Random(seed)
+    return {t.name: rng.randrange(2**31) for t in tasks}, seed
+
+
+def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
+    """Run tdrun for ``opts``; return the exit code. ``TdrunError`` escapes to the caller."""
+    prep = prepare(opts, known_options)
+    scheduler = build_scheduler(opts, prep)
+    out = Printer(sys.stdout)
+    if opts.graph is not None:
+        from .plan import render_graph
+
+        out.line(render_graph(scheduler.graph, opts.graph))
+        return ExitCode.OK
+    names, preds = graph_ids(scheduler)
+    if opts.plan:
+        from .plan import plan_lines
+
+        for text in plan_lines(names, preds, prep, opts):
+            out.line(text)
+        return ExitCode.OK
+    shuffled = shuffle_priority(opts, prep.selection.run)
+    extras = SummaryExtras(
+        durations=positive_int("--durations", opts.durations, allow_zero=True),
+        names=names,
+        preds=preds,
+    )
+    if shuffled is not None:
+        extras.notes.append(f"shuffle seed: {shuffled[1]} (rerun with --shuffle={shuffled[1]})")
+        out.line(f"shuffle seed: {shuffled[1]}")
+    live = None
+    if opts.progress or opts.viewer:
+        from .live import LiveView
+
+        live = LiveView(out, total=len(names), workers=prep.workers, viewer=opts.viewer)
+        scheduler.subscribe(live)
+    reporter = PlainReporter(
+        out, total=len(names), tb=opts.tb, task_lines=live is None, extras=extras
+    )
+    scheduler.subscribe(reporter)
+    heartbeat = None
+    if live is None:
+        from .heartbeat import Heartbeat
+
+        heartbeat = Heartbeat(out, positive_float("--heartbeat", opts.heartbeat))
+        scheduler.subscribe(heartbeat)
+        heartbeat.start()
+    max_failures = 1 if opts.exitfirst else positive_int("--maxfail", opts.maxfail) or 0
+    result = _run(scheduler, live, heartbeat, shuffled, max_failures)
+    code = (
+        ExitCode.INTERRUPTED
+        if result.interrupted
+        else (ExitCode.OK if result.ok else ExitCode.TASKS_FAILED)
+    )
+    _record(opts, prep, result, code, reporter.t0)
+    return code
+
+
+def _run(
+    scheduler: Any,
+    live: Any,
+    heartbeat: Any,
+    shuffled: tuple[dict[str, int], int] | None,
+    max_failures: int,
+) -> Any:
+    from thread_order import RunInterrupted
+
+    if live is not None:
+        live.start()
+    try:
+        return scheduler.run(priority=shuffled[0] if shuffled else None, max_failures=max_failures)
+    except RunInterrupted as exc:
+        return exc.result
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+        if live is not None:
+            live.stop()
+
+
+def _record(opts: RunOptions, prep: Prepared, result: Any, code: int, t0: float) -> None:
+    """Reports and history, after the run; failures here are reported, not fatal to the run."""
+    modules = {t.name: t.module for t in prep.suite.tasks}
+    try:
+        if opts.junitxml:
+            from .reports import write_junit
+
+            write_junit(opts.junitxml, result, modules)
+        if opts.json_report:
+            from .reports import write_json
+
+            write_json(opts.json_report, result, modules, exit_code=code, t0=t0)
+        if not opts.no_history:
+            from .history import record_run
+
+            record_run(opts.history, result, modules, targets=opts.targets, exit_code=code, t0=t0)
+    except OSError as exc:
+        raise UsageError(f"cannot write the run record: {exc}") from None
