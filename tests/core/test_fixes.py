@@ -319,11 +319,18 @@ def test_configure_logging_leaves_root_and_other_loggers_alone(tmp_path: Path) -
     try:
         assert (list(root.handlers), root.level, list(other.handlers), other.level) == before
         configure_logging(2, add_stream_handler=True, log_dir=tmp_path)  # again: replaces
-        ours = [h for h in logging.getLogger("thread_0").handlers if h.__class__.__name__]
+        ours = [
+            h
+            for h in logging.getLogger("thread_0").handlers
+            if getattr(h, "_thread_order_handler", False)
+        ]
         assert len(ours) == 2  # one stream handler, one file handler
     finally:
         for h in handlers:
             h.close()
+        configure_logging(2, add_stream_handler=False, add_file_handler=False)
+        for name in ("MainThread", "thread_0", "thread_1"):
+            logging.getLogger(name).propagate = True
 
 
 def test_log_files_are_opened_lazily_and_closed_after_the_run(

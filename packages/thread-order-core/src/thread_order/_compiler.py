@@ -100,6 +100,7 @@ class CompiledGraph:
     pred_off: list[int]
     preds: list[int]
     core: _readyset.ReadySet
+    has_rules: bool = False  # some task has a trigger rule other than ALL_PASSED
 
     def dependencies(self, i: int) -> list[int]:
         return self.preds[self.pred_off[i] : self.pred_off[i + 1]]

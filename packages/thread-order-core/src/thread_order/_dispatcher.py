@@ -2,8 +2,10 @@
 
 There is no central loop that hands tasks out. A worker that finishes a task releases its
 dependents and takes the next ready task itself, in one call into the ready-set core
-(``complete``), under one lock. Workers are started lazily, only while there is more ready work
-than running workers, and an idle worker sleeps on a condition until a release gives it work.
+(``complete``), which is thread-safe on its own (atomic under the GIL when compiled, internally
+locked in pure Python), so the common path takes no dispatcher lock at all. Workers are
+started lazily, only while there is more ready work than running workers, and an idle worker
+sleeps on a condition until a release gives it work.
 So a chain runs on one thread with no hand-off at all, and a wide graph keeps every worker busy.
 
 Workers record what happens as tuples on the event stream. The thread that called ``start()``
@@ -82,6 +84,12 @@ class Dispatcher:
         self.task_interrupt = False
         self.sched_waiting = False
         self.gates = [threading.Event() for _ in range(workers)] if gate_starts else None
+        # True while an idle worker waits or more workers may start: only then does a release
+        # need the lock to hand work out. Kept current under ``lock``.
+        self.slack = True
+        # Serialises the rare non-pass settlements (finish + take_skipped + their entries).
+        self.settle_lock = threading.Lock()
+        self.has_rules = graph.has_rules
         self.threads: list[threading.Thread] = []
         self.max_failures = max_failures
         self.failures = 0
@@ -95,8 +103,7 @@ class Dispatcher:
         if core.remaining == 0:
             return False
         with self.lock:
-            first = min(self.workers, max(1, core.ready_count))
-            for _ in range(first):
+            for _ in range(min(self.workers, max(1, core.ready_count))):
                 self._spawn_locked()
         interrupted = False
         try:
@@ -130,17 +137,18 @@ class Dispatcher:
         if self.gates is None:
             return
         for e in raw:
-            if e[0] == ev.DISPATCHED:
+            if not isinstance(e, int) and e[0] == ev.DISPATCHED:
                 self.gates[e[2]].set()
 
     def _cancel(self) -> None:
         """Stop starting tasks, give running ones ``grace`` seconds, cancel the rest."""
         core, append = self.core, self.stream.entries.append
-        with self.lock:
-            self.stopping = True
+        self.stopping = True
+        with self.settle_lock:
             t = clock()
             for i in core.cancel():
                 append((ev.CANCELLED, i, t, "run cancelled"))
+        with self.lock:
             self.cond.notify_all()
         if self.gates is not None:
             for g in self.gates:
@@ -153,29 +161,24 @@ class Dispatcher:
                 self.stream.deliver()
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting at once
-        with self.lock:
+        with self.settle_lock:
             running = [i for i, s in enumerate(core.states()) if s == rs.RUNNING]
-            if running:
-                where = self._workers_of(running)
-                t = clock()
-                err = TaskError("Cancelled", "still running when the run was cancelled")
-                for i in running:
-                    core.finish(i, rs.CANCELLED)
-                    append((ev.ENDED, i, where[i], t, rs.CANCELLED, err))
-
-    def _workers_of(self, ids: Sequence[int]) -> dict[int, int]:
-        want = set(ids)
-        where: dict[int, int] = {}
-        for e in self.stream.entries:
-            if e[0] in (ev.STARTED, ev.DISPATCHED, ev.RUNNING) and e[1] in want:
-                where[e[1]] = e[2]
-        return where
+            t = clock()
+            err = TaskError("Cancelled", "still running when the run was cancelled")
+            for i in running:
+                self.stream.ends[i] = t
+                append((ev.ENDED, i, rs.CANCELLED, err))
+                core.finish(i, rs.CANCELLED)
+            # a task that passed during the grace may have queued dependents: cancel them too
+            for i in core.cancel():
+                append((ev.CANCELLED, i, clock(), "run cancelled"))
 
     # -- workers ------------------------------------------------------------------------------
 
     def _spawn_locked(self) -> None:
         w = self.spawned
         self.spawned += 1
+        self.slack = self.idle > 0 or self.spawned < self.workers
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
         self.threads.append(t)
         t.start()
@@ -186,83 +189,113 @@ class Dispatcher:
         self.cond.notify_all()
         self.wake.set()
 
+    def halted(self) -> bool:
+        return self.stopping
+
     def _poke(self) -> None:
         self.sched_waiting = False
         self.wake.set()
 
-    def _release_locked(self) -> None:
+    def _wake_workers(self) -> None:
         """Wake idle workers (or start new ones) for the tasks now ready."""
-        ready = self.core.ready_count
-        if ready:
+        with self.lock:
+            ready = self.core.ready_count
+            if not ready:
+                return
             if self.idle:
                 self.cond.notify(min(ready, self.idle))
             elif self.spawned < self.workers:
                 self._spawn_locked()
 
+    def _next_or_idle(self) -> int:
+        """Slow path: find a task or sleep until one is released; -1 when the worker is done.
+
+        ``idle`` is raised before the last look at the queue, and releasers read it after
+        queueing, so a release can never slip between the look and the sleep unnoticed.
+        """
+        core = self.core
+        with self.lock:
+            while True:
+                if not core.remaining:
+                    if not self.finished:
+                        self._done_locked()
+                    return -1
+                if self.stopping or self.finished:
+                    return -1
+                self.idle += 1
+                self.slack = True
+                i = core.pop()
+                if i < 0:
+                    self.cond.wait()
+                self.idle -= 1
+                self.slack = self.idle > 0 or self.spawned < self.workers
+                if i >= 0:
+                    return i
+
     def _worker(self, w: int) -> None:
-        core, lock, cond = self.core, self.lock, self.cond
-        calls, names = self.calls, self.names
-        append = self.stream.entries.append
-        values = self.stream.values
+        stream = self.stream
+        core, calls, names = self.core, self.calls, self.names
+        complete = core.complete
+        append = stream.entries.append
+        values, starts, ends, where = stream.values, stream.starts, stream.ends, stream.where
         results, state_lock = self.results, self.state_lock
         gate = self.gates[w] if self.gates is not None else None
-        i = -1
-        while True:
-            if i < 0:
-                with lock:
-                    while True:
-                        if self.stopping or self.finished:
-                            return
-                        i = core.pop()
-                        if i >= 0:
-                            break
-                        self.idle += 1
-                        cond.wait()
-                        self.idle -= 1
-            if gate is None:
-                append((ev.STARTED, i, w, clock()))
-            else:
-                append((ev.DISPATCHED, i, w, clock()))
+        has_rules, live = self.has_rules, stream.live
+        i = self._next_or_idle()
+        t = clock()
+        while i >= 0:
+            # A task run straight after another on this worker starts at the clock reading
+            # that ended the previous one: one clock call per task on the hot path.
+            if self.stopping:
+                i = self._settle(i, w, rs.CANCELLED, None)
+                t = clock()
+                continue
+            where[i] = w
+            if gate is not None:
+                append((ev.DISPATCHED, i, w, t))
                 self._poke()
                 gate.wait()
                 gate.clear()
-                if self.stopping:
+                if self.halted():  # stopped while this task waited at its gate
                     i = self._settle(i, w, rs.CANCELLED, None)
+                    t = clock()
                     continue
-                append((ev.RUNNING, i, w, clock()))
+                t = clock()
+                starts[i] = t
+                append((ev.RUNNING, i))
+            else:
+                starts[i] = t
+                if live:
+                    append((ev.STARTED, i))
             if self.sched_waiting:
                 self._poke()
             try:
                 value = calls[i]()
             except BaseException as exc:  # a task's failure, whatever it raised
                 i = self._failed(i, w, exc)
+                t = clock()
                 continue
             t = clock()
             if results is not None:
                 with state_lock:
                     results[names[i]] = value
             values[i] = value
-            with lock:
-                if self.stopping:
-                    if core.status(i) == rs.RUNNING:
-                        core.finish(i, rs.PASSED)
-                        append((ev.PASSED, i, w, t))
-                        if not core.remaining:
-                            self._done_locked()
-                    return
-                append((ev.PASSED, i, w, t))
-                i = core.complete(i)
+            ends[i] = t
+            append(i)
+            i = complete(i)
+            if has_rules:
                 skipped = core.take_skipped()
                 if skipped:
                     self._record_skips(skipped, t)
-                if core.ready_count:
-                    self._release_locked()
-                if i < 0 and not core.remaining:
-                    self._done_locked()
+            if self.slack and core.ready_count:
+                self._wake_workers()
             if self.sched_waiting:
                 self._poke()
+            if i < 0:
+                i = self._next_or_idle()
+                t = clock()
 
-    def _count_failure_locked(self, t: float) -> None:
+    def _count_failure(self, t: float) -> None:
         """Count a failure; at ``max_failures`` start nothing new and mark the rest not run."""
         self.failures += 1
         if self.failures < self.max_failures or self.stopping:
@@ -272,7 +305,8 @@ class Dispatcher:
         append = self.stream.entries.append
         for i in self.core.cancel():
             append((ev.CANCELLED, i, t, reason))
-        self.cond.notify_all()
+        with self.lock:
+            self.cond.notify_all()
 
     def _record_skips(self, skipped: Sequence[int], t: float) -> None:
         append = self.stream.entries.append
@@ -287,6 +321,7 @@ class Dispatcher:
         if isinstance(exc, KeyboardInterrupt):
             code = rs.CANCELLED
             self.task_interrupt = True
+            self.stopping = True
         log = logging.getLogger(threading.current_thread().name)
         if log.isEnabledFor(logging.ERROR):
             log.error("%s: %s: %s", self.fn_names[i], err.type, err.message)
@@ -298,28 +333,23 @@ class Dispatcher:
     def _settle(
         self, i: int, w: int, code: int, err: TaskError | None, t: float | None = None
     ) -> int:
-        """Give running task ``i`` a terminal ``code``; return the next task or -1."""
+        """Give running task ``i`` a terminal ``code``; return the worker's next task or -1."""
         core = self.core
         when = clock() if t is None else t
-        with self.lock:
+        with self.settle_lock:
             if core.status(i) != rs.RUNNING:
-                return -1  # already settled by a cancellation
-            self.stream.entries.append((ev.ENDED, i, w, when, code, err))
+                return self._next_or_idle()  # already settled by a cancellation
+            self.stream.ends[i] = when
+            self.stream.where[i] = w
+            self.stream.entries.append((ev.ENDED, i, code, err))
             core.finish(i, code)
             skipped = core.take_skipped()
             if skipped:
                 self._record_skips(skipped, when)
-            if code != rs.CANCELLED and self.max_failures:
-                self._count_failure_locked(when)
-            if not core.remaining:
-                self._done_locked()
-                return -1
-            if self.stopping or self.task_interrupt:
-                self.stopping = True
-                return -1
-            nxt = core.pop()
-            if core.ready_count:
-                self._release_locked()
+        if code != rs.CANCELLED and self.max_failures:
+            self._count_failure(when)
+        if core.ready_count and not self.stopping:
+            self._wake_workers()
         if self.sched_waiting:
             self._poke()
-        return nxt
+        return self._next_or_idle()

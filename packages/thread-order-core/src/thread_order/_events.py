@@ -20,23 +20,26 @@ from typing import Any, TypeAlias
 from . import _readyset as rs
 from ._records import STATUS_OF_CODE, RunResult, TaskError, TaskStatus
 
-# Raw entry kinds. Layouts:
-#   STARTED     (kind, id, worker, t)           dispatched and started at once on a worker
-#   DISPATCHED  (kind, id, worker, t)           handed to a worker, waiting for a gate
-#   RUNNING     (kind, id, worker, t)           started after the gate opened
-#   PASSED      (kind, id, worker, t)           returned; the value is in the values column
-#   ENDED       (kind, id, worker, t, code, TaskError | None)  failed, timed out or cancelled
+# Raw entries. The hot ones are the cheapest possible: a task that passed is recorded as its
+# bare int id, and the worker writes its times and thread into the stream's columns (``starts``,
+# ``ends``, ``where``, ``values``) before appending, so the entry itself carries nothing else.
+# Other entries are tuples whose first item is one of these kinds:
+#   STARTED     (kind, id)                      started on worker where[id] at starts[id]
+#   DISPATCHED  (kind, id, worker, t)           handed to a worker, waiting for a start gate
+#   RUNNING     (kind, id)                      started after its gate opened (columns as STARTED)
+#   ENDED       (kind, id, code, TaskError | None)  failed, timed out or cancelled while running;
+#                                               ends[id] and where[id] are set
 #   SKIPPED     (kind, id, cause, t)            not run: a dependency did not pass
 #   CANCELLED   (kind, id, t, reason)           never started: the run was stopped
+# STARTED entries are only recorded when someone listens during the run (``live``).
 STARTED = 0
 DISPATCHED = 1
 RUNNING = 2
-PASSED = 3
 ENDED = 4
 SKIPPED = 5
 CANCELLED = 6
 
-Entry: TypeAlias = tuple[Any, ...]
+Entry: TypeAlias = int | tuple[Any, ...]
 
 _log = logging.getLogger("thread_order")
 
@@ -98,16 +101,20 @@ def skip_reason(names: Sequence[str], cause: int) -> str:
 
 
 class EventStream:
-    """Typed delivery of one run's raw entries to listeners, in order, in batches."""
+    """One run's entries and columns, typed and delivered to listeners in order, in batches."""
 
-    def __init__(self, names: Sequence[str], threads: Sequence[str], values: list[Any]) -> None:
+    def __init__(self, names: Sequence[str], threads: Sequence[str]) -> None:
+        n = len(names)
         self.names = names
         self.threads = threads
-        self.values = values
+        self.values: list[Any] = [None] * n
+        self.starts: list[float | None] = [None] * n
+        self.ends: list[float | None] = [None] * n
+        self.where: list[int] = [-1] * n
         self.entries: list[Entry] = []
         self._listeners: list[Listener] = []
         self._pos = 0
-        self._starts: dict[int, float] = {}
+        self._settled = bytearray(n)
         self._count = 0
 
     def subscribe(self, listener: Listener) -> None:
@@ -129,66 +136,76 @@ class EventStream:
     def pending(self) -> int:
         return len(self.entries) - self._pos
 
-    def deliver(self, limit: int | None = None) -> list[Entry]:
+    def deliver(self) -> list[Entry]:
         """Type the entries recorded since the last call and hand them to the listeners.
 
         Returns the raw entries delivered (the dispatcher uses them to open start gates).
         """
-        end = len(self.entries) if limit is None else min(len(self.entries), self._pos + limit)
+        end = len(self.entries)
         raw = self.entries[self._pos : end]
         self._pos = end
         if raw and self._listeners:
             self.emit(self.typed(raw))
         return raw
 
+    def thread_of(self, i: int) -> str:
+        w = self.where[i]
+        return self.threads[w] if w >= 0 else ""
+
     def typed(self, raw: Sequence[Entry]) -> list[Event]:
-        names, threads, starts = self.names, self.threads, self._starts
+        names = self.names
         out: list[Event] = []
         for e in raw:
-            kind, i = e[0], e[1]
-            if kind == STARTED:
-                starts[i] = e[3]
-                out.append(TaskDispatched(names[i], i, threads[e[2]], e[3]))
-                out.append(TaskStarted(names[i], i, threads[e[2]], e[3]))
-            elif kind == DISPATCHED:
-                out.append(TaskDispatched(names[i], i, threads[e[2]], e[3]))
-            elif kind == RUNNING:
-                starts[i] = e[3]
-                out.append(TaskStarted(names[i], i, threads[e[2]], e[3]))
+            if isinstance(e, int):
+                i = e
             else:
+                kind, i = e[0], e[1]
+                if kind == STARTED:
+                    t = self.starts[i] or 0.0
+                    out.append(TaskDispatched(names[i], i, self.thread_of(i), t))
+                    out.append(TaskStarted(names[i], i, self.thread_of(i), t))
+                    continue
+                if kind == DISPATCHED:
+                    out.append(TaskDispatched(names[i], i, self.threads[e[2]], e[3]))
+                    continue
+                if kind == RUNNING:
+                    out.append(TaskStarted(names[i], i, self.thread_of(i), self.starts[i] or 0.0))
+                    continue
+            if not self._settled[i]:  # the first terminal entry of a task wins
+                self._settled[i] = 1
                 self._count += 1
                 out.append(self._finished(e))
         return out
 
     def _finished(self, e: Entry) -> TaskFinished:
+        if isinstance(e, int):
+            return TaskFinished(
+                self.names[e],
+                e,
+                TaskStatus.PASSED,
+                self.thread_of(e),
+                self.starts[e],
+                self.ends[e] or 0.0,
+                self._count,
+                result=self.values[e],
+            )
         kind, i = e[0], e[1]
         name = self.names[i]
-        if kind == PASSED:
+        if kind == ENDED:
             return TaskFinished(
                 name,
                 i,
-                TaskStatus.PASSED,
-                self.threads[e[2]],
-                self._starts.get(i),
-                e[3],
+                STATUS_OF_CODE[e[2]],
+                self.thread_of(i),
+                self.starts[i],
+                self.ends[i] or 0.0,
                 self._count,
-                result=self.values[i],
-            )
-        if kind == ENDED:
-            status = STATUS_OF_CODE[e[4]]
-            return TaskFinished(
-                name, i, status, self.threads[e[2]], self._starts.get(i), e[3], self._count, e[5]
+                e[3],
             )
         if kind == SKIPPED:
+            reason = skip_reason(self.names, e[2])
             return TaskFinished(
-                name,
-                i,
-                TaskStatus.SKIPPED,
-                "",
-                None,
-                e[3],
-                self._count,
-                reason=skip_reason(self.names, e[2]),
+                name, i, TaskStatus.SKIPPED, "", None, e[3], self._count, reason=reason
             )
         return TaskFinished(name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason=e[3])
 
@@ -202,51 +219,41 @@ def build_result(
     workers: int,
     interrupted: bool,
 ) -> RunResult:
-    """Fold a run's entries into its ``RunResult`` (one pass, columns indexed by task id)."""
+    """Fold a run's entries into its ``RunResult`` (one pass; columns indexed by task id)."""
     names = stream.names
-    n = len(names)
-    codes = bytearray(n)
-    threads = [""] * n
-    starts: list[float | None] = [None] * n
-    ends: list[float | None] = [None] * n
+    codes = bytearray(len(names))
     errors: dict[int, TaskError] = {}
     reasons: dict[int, str] = {}
     order: list[int] = []
-    tnames = stream.threads
+    passed = rs.PASSED
     for e in stream.entries:
+        if isinstance(e, int):
+            if not codes[e]:
+                codes[e] = passed
+                order.append(e)
+            continue
         kind, i = e[0], e[1]
-        if kind in (STARTED, RUNNING):
-            starts[i] = e[3]
-            threads[i] = tnames[e[2]]
-        elif kind == DISPATCHED:
-            threads[i] = tnames[e[2]]
-        elif codes[i]:
-            continue  # a late report for a task already settled (cancelled after the grace)
-        elif kind == PASSED:
-            codes[i] = rs.PASSED
-            ends[i] = e[3]
-            order.append(i)
-        elif kind == ENDED:
-            codes[i] = e[4]
-            ends[i] = e[3]
-            if e[5] is not None:
-                errors[i] = e[5]
-            order.append(i)
+        if kind <= RUNNING or codes[i]:
+            continue  # a start, or a late report for a task already settled
+        order.append(i)
+        if kind == ENDED:
+            codes[i] = e[2]
+            if e[3] is not None:
+                errors[i] = e[3]
         elif kind == SKIPPED:
             codes[i] = rs.SKIPPED
             reasons[i] = skip_reason(names, e[2])
-            order.append(i)
         else:
             codes[i] = rs.CANCELLED
             reasons[i] = e[3]
-            order.append(i)
     return RunResult(
         names=names,
         order=order,
         codes=codes,
-        threads=threads,
-        starts=starts,
-        ends=ends,
+        thread_names=stream.threads,
+        where=stream.where,
+        starts=stream.starts,
+        ends=stream.ends,
         values=stream.values,
         errors=errors,
         reasons=reasons,

@@ -147,9 +147,9 @@ def configure_logging(
             logger.removeHandler(old)
             old.close()
         logger.setLevel(logging.DEBUG)
+        logger.propagate = stream_handler is None
         if stream_handler is not None:
             logger.addHandler(stream_handler)
-            logger.propagate = False
         if add_file_handler:
             fh = logging.FileHandler(folder / f"{stem}_{name}.log", mode="a", delay=True)
             fh.setLevel(logging.DEBUG)

@@ -10,13 +10,16 @@ queued) and ``complete(i)`` finishes a passed task and pops the next one in a si
 
 Ready tasks leave the queue highest priority first, ties broken by the lower id (registration
 order). The default priority is the length of the longest chain of tasks from the task to a
-leaf, so the critical path is started first. Callers serialise calls with their own lock.
+leaf, so the critical path is started first. The methods that change a run's state take an
+internal lock, so workers may call them concurrently (the compiled twin is atomic under the GIL
+instead).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heappushpop
+from threading import Lock
 
 # Task states. The first three are live; the rest are terminal.
 PENDING = 0
@@ -48,6 +51,7 @@ class ReadySet:
         "_indeg0",
         "_key",
         "_left",
+        "_lock",
         "_n",
         "_rules",
         "_skip",
@@ -119,6 +123,7 @@ class ReadySet:
         self._skipped: list[int] = []
         self._skip = False
         self._left = [n]
+        self._lock = Lock()
         self.complete = self._bind_complete()
 
     # -- graph facts --------------------------------------------------------------------------
@@ -242,6 +247,10 @@ class ReadySet:
 
     def pop(self) -> int:
         """Take the highest-priority ready task and mark it running; -1 if none is ready."""
+        with self._lock:
+            return self._pop()
+
+    def _pop(self) -> int:
         if not self._heap:
             return -1
         i = heappop(self._heap) % (self._n or 1)
@@ -257,8 +266,15 @@ class ReadySet:
         state, indeg, heap, key = self._state, self._indeg, self._heap, self._key
         succ, off, special, n = self._succ, self._succ_off, self._special, self._n or 1
         left = self._left
+        lock = self._lock
 
         def complete(i: int) -> int:
+            with lock:
+                return step(i)
+
+        def step(i: int) -> int:
+            if state[i] != RUNNING:
+                return -1  # settled meanwhile (cancelled after the grace)
             state[i] = PASSED
             left[0] -= 1
             last = -1
@@ -292,6 +308,10 @@ class ReadySet:
         ``skip_dependents`` is off) and skips the others, transitively. Skips are collected for
         ``take_skipped()``.
         """
+        with self._lock:
+            return self._finish(i, status)
+
+    def _finish(self, i: int, status: int) -> list[int]:
         state = self._state
         if state[i] >= PASSED:
             return []
@@ -357,8 +377,9 @@ class ReadySet:
         ``cause`` is the failed task the skip goes back to, or -1 for an ``ANY_FAILED`` task
         none of whose dependencies failed.
         """
-        out = self._skipped
-        self._skipped = []
+        with self._lock:
+            out = self._skipped
+            self._skipped = []
         return out
 
     def cancel(self) -> list[int]:

@@ -99,8 +99,9 @@ class RunResult:
         "reasons",
         "started_at",
         "starts",
-        "threads",
+        "thread_names",
         "values",
+        "where",
         "workers",
     )
 
@@ -110,7 +111,8 @@ class RunResult:
         names: Sequence[str],
         order: list[int],
         codes: bytearray,
-        threads: list[str],
+        thread_names: Sequence[str],
+        where: list[int],
         starts: list[float | None],
         ends: list[float | None],
         values: list[Any],
@@ -125,7 +127,8 @@ class RunResult:
         self.names = names
         self.order = order
         self.codes = codes
-        self.threads = threads
+        self.thread_names = thread_names
+        self.where = where
         self.starts = starts
         self.ends = ends
         self.values = values
@@ -143,13 +146,18 @@ class RunResult:
         return TaskRecord(
             name=self.names[i],
             status=STATUS_OF_CODE[self.codes[i]],
-            thread=self.threads[i],
+            thread=self.thread_of(i),
             start=self.starts[i],
             end=self.ends[i],
             error=self.errors.get(i),
             result=self.values[i],
             reason=self.reasons.get(i, ""),
         )
+
+    def thread_of(self, i: int) -> str:
+        """The worker thread task ``i`` ran on, ``""`` if it never started."""
+        w = self.where[i]
+        return self.thread_names[w] if w >= 0 else ""
 
     @property
     def records(self) -> list[TaskRecord]:
@@ -180,20 +188,22 @@ class RunResult:
     def names_with(self, *statuses: TaskStatus) -> list[str]:
         """Names of the tasks that ended with one of ``statuses``, in completion order."""
         wanted = {_CODE_OF_STATUS[s] for s in statuses}
-        codes, names = self.codes, self.names
-        return [names[i] for i in self.order if codes[i] in wanted]
+        codes, names, order = self.codes, self.names, self.order
+        matching = sum(codes.count(c) for c in wanted)
+        if matching == 0:
+            return []
+        if matching == len(order):  # the common case: one status for every task
+            return [names[i] for i in order]
+        return [names[i] for i in order if codes[i] in wanted]
 
     @property
     def ok(self) -> bool:
         """True when every task passed and the run was not interrupted."""
-        return not self.interrupted and all(self.codes[i] == rs.PASSED for i in self.order)
+        return not self.interrupted and self.codes.count(rs.PASSED) == len(self.order)
 
     def counts(self) -> dict[TaskStatus, int]:
-        out = dict.fromkeys(TaskStatus, 0)
         codes = self.codes
-        for i in self.order:
-            out[STATUS_OF_CODE[codes[i]]] += 1
-        return out
+        return {status: codes.count(code) for code, status in STATUS_OF_CODE.items()}
 
     def summary_text(self) -> str:
         """The 1.4.0 summary line, without colour codes."""
@@ -213,7 +223,7 @@ class RunResult:
         failures: dict[str, dict[str, str]] = {}
         failure_counts: dict[str, int] = {}
         codes, names = self.codes, self.names
-        for i in self.order:
+        for i in [] if self.ok else self.order:
             code = codes[i]
             if code == rs.PASSED:
                 continue
@@ -227,7 +237,7 @@ class RunResult:
                 failures[names[i]] = {"error_type": kind, "error": err.message if err else ""}
             failure_counts[kind] = failure_counts.get(kind, 0) + 1
         return {
-            "ran": [names[i] for i in self.order if codes[i] != rs.CANCELLED],
+            "ran": self.names_with(*(s for s in TaskStatus if s is not TaskStatus.CANCELLED)),
             "passed": self.names_with(TaskStatus.PASSED),
             "failed": self.names_with(TaskStatus.FAILED, TaskStatus.TIMED_OUT),
             "skipped": self.names_with(TaskStatus.SKIPPED),

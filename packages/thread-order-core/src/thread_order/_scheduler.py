@@ -234,7 +234,7 @@ class Scheduler:
         fn_names = [getattr(t.fn, "__name__", t.name) for t in tasks]
         workers = min(self.workers, n) if n else self.workers
         threads = [f"thread_{w}" for w in range(self.workers)]
-        stream = ev.EventStream(graph.names, threads, [None] * n)
+        stream = ev.EventStream(graph.names, threads)
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
