@@ -56,8 +56,7 @@ class TdrunCommand(typer.core.TyperCommand):
             return super().make_context(info_name, args, parent, **extra)
         except _USAGE_ERROR as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":
-                help_ctx = getattr(exc, "ctx", None)
-                typer.echo(help_ctx.get_help() if help_ctx is not None else "")
+                exc.show()  # type: ignore[attr-defined]  # the help, on stderr
                 raise typer.Exit(code=ExitCode.USAGE_ERROR) from None
             fail(getattr(exc, "format_message", exc.__str__)(), ExitCode.USAGE_ERROR)
 
@@ -101,6 +100,7 @@ run_app = typer_factory(help=HELP, epilog=EXIT_CODES_HELP)
     },
     help=HELP,
     epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
 )
 def run(
     ctx: typer.Context,

@@ -163,6 +163,8 @@ def summary_lines(result: Any, extras: SummaryExtras) -> list[tuple[str, str | N
             )
         )
     out += [(note, None) for note in extras.notes]
+    if result.interrupted:
+        out.append(("!!! interrupted: unfinished tasks were cancelled !!!", "bold yellow"))
     style = "bold green" if result.ok else "bold red"
     out.append((result.summary_text(), style))
     return out

@@ -95,9 +95,6 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
-    logging.getLogger(threading.current_thread().name).info(
-        "collected %d marked functions", len(prep.selection.run)
-    )
     for module in prep.suite.modules:
         hook = getattr(module, "setup_state", None)
         if callable(hook):
@@ -109,8 +106,29 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
     try:
         scheduler.compile()
     except GraphError as exc:
-        raise CollectError(str(exc).replace("\n", "; ")) from None
+        raise CollectError(_graph_message(exc, prep)) from None
+    logging.getLogger(threading.current_thread().name).info(
+        "collected %d marked functions", len(prep.selection.run)
+    )
     return scheduler
+
+
+def _graph_message(exc: Exception, prep: Prepared) -> str:
+    """The engine's message, one line, with a "did you mean" for unknown dependencies."""
+    import difflib
+
+    message = str(exc).replace("\n", "; ")
+    missing = getattr(exc, "missing", ())
+    if missing and "did you mean" not in message:
+        known = [t.name for t in prep.suite.tasks]
+        hints = [
+            f"{dep!r} -> {close[0]!r}"
+            for _, dep in missing
+            if (close := difflib.get_close_matches(dep, known, n=1))
+        ]
+        if hints:
+            message += f" (did you mean {', '.join(hints)}?)"
+    return message
 
 
 def _call_hook(module: Any, name: str, hook: Any, *args: Any) -> Any:

@@ -1,0 +1,79 @@
+"""Real processes: ``python -m thread_order_cli``, exit codes, ``--version`` speed and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, example, normalise
+
+
+def tdrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "thread_order_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_module_help(tmp_path: Path) -> None:
+    proc = tdrun("--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "--workers" in proc.stdout
+    assert "Exit codes" in proc.stdout
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    assert tdrun(example("passing.py"), cwd=tmp_path).returncode == 0
+    failed = tdrun(example("mod_a.py"), cwd=tmp_path)
+    assert failed.returncode == 1, failed.stderr
+    assert normalise(failed.stdout).endswith("==== 3 passed, 1 failed, 1 skipped in D.DDs ====\n")
+    assert tdrun("nofile.py", cwd=tmp_path).returncode == 4
+    assert tdrun(example("mod_a.py"), "--tags", "nomatch", cwd=tmp_path).returncode == 5
+
+
+def test_version_is_fast_and_complete(tmp_path: Path) -> None:
+    proc = tdrun("--version", cwd=tmp_path)  # warm the caches once
+    assert proc.returncode == 0, proc.stderr
+    best = 10.0
+    for _ in range(3):
+        t = time.perf_counter()
+        proc = tdrun("--version", cwd=tmp_path)
+        best = min(best, time.perf_counter() - t)
+    assert proc.stdout.startswith("tdrun "), proc.stdout
+    assert "thread-order-core " in proc.stdout
+    assert "core implementation: " in proc.stdout
+    # The budget is 250 ms on a quiet machine; a loaded CI box gets headroom.
+    assert best < 0.6, f"tdrun --version took {best:.3f}s"
+
+
+def test_ctrl_c_reports_cancelled_tasks_and_exits_2(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "thread_order_cli", example("slow.py"), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # wait until 'first' passed: 'second' is then running
+        lines.append(line)
+        if "first" in line and "PASSED" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    text = "".join(lines) + out
+    assert proc.returncode == 2, text + err
+    assert "CANCELLED" in text
+    assert "third" in text
+    assert "cancelled in" in text  # the summary line counts them
+    assert "!!! interrupted" in text
