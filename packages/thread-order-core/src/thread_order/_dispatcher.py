@@ -4,8 +4,9 @@ There is no central loop that hands tasks out. A worker that finishes a task rel
 dependents and takes the next ready task itself, in one call into the ready-set core
 (``complete``), which is thread-safe on its own (atomic under the GIL when compiled, internally
 locked in pure Python), so the common path takes no dispatcher lock at all. Workers are
-started lazily, only while there is more ready work than running workers, and an idle worker
-sleeps on a condition until a release gives it work.
+started lazily, only while there is more ready work than running workers. An idle worker parks
+on a lock of its own; a worker that releases more tasks than it can run takes them out of the
+core for the parked ones and hands each its task directly as it unparks it.
 So a chain runs on one thread with no hand-off at all, and a wide graph keeps every worker busy.
 
 Workers record what happens as tuples on the event stream. The thread that called ``start()``
@@ -75,16 +76,19 @@ class Dispatcher:
         self.state_lock = state_lock
         self.grace = grace
         self.lock = threading.Lock()
-        self.cond = threading.Condition(self.lock)
+        # Parked workers: ids on ``parked``, each blocked on its own lock in ``parks``; a task
+        # handed to a parked worker goes in ``handoff`` (-1: nothing more, exit).
+        self.parked: list[int] = []
+        self.parks = [threading.Lock() for _ in range(workers)]
+        self.handoff = [-1] * workers
         self.wake = threading.Event()
-        self.idle = 0
         self.spawned = 0
         self.stopping = False
         self.finished = False
         self.task_interrupt = False
         self.sched_waiting = False
         self.gates = [threading.Event() for _ in range(workers)] if gate_starts else None
-        # True while an idle worker waits or more workers may start: only then does a release
+        # True while a worker is parked or more workers may start: only then does a release
         # need the lock to hand work out. Kept current under ``lock``.
         self.slack = True
         # Serialises the rare non-pass settlements (finish + take_skipped + their entries).
@@ -113,6 +117,9 @@ class Dispatcher:
         if interrupted or self.task_interrupt:
             self._cancel()
             interrupted = True
+        with self.lock:
+            self.finished = True
+            self._unpark_all_locked()  # parked workers exit; a stuck one exits when it returns
         self.stream.deliver()
         if not interrupted:
             for t in self.threads:
@@ -149,7 +156,7 @@ class Dispatcher:
             for i in core.cancel():
                 append((ev.CANCELLED, i, t, "run cancelled"))
         with self.lock:
-            self.cond.notify_all()
+            self._unpark_all_locked()
         if self.gates is not None:
             for g in self.gates:
                 g.set()
@@ -178,15 +185,22 @@ class Dispatcher:
     def _spawn_locked(self) -> None:
         w = self.spawned
         self.spawned += 1
-        self.slack = self.idle > 0 or self.spawned < self.workers
+        self.slack = bool(self.parked) or self.spawned < self.workers
+        self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
         self.threads.append(t)
         t.start()
 
+    def _unpark_all_locked(self) -> None:
+        while self.parked:
+            w = self.parked.pop()
+            self.handoff[w] = -1
+            self.parks[w].release()
+
     def _done_locked(self) -> None:
-        """The last task settled: release idle workers and the waiting thread."""
+        """The last task settled: release parked workers and the waiting thread."""
         self.finished = True
-        self.cond.notify_all()
+        self._unpark_all_locked()
         self.wake.set()
 
     def halted(self) -> bool:
@@ -197,40 +211,45 @@ class Dispatcher:
         self.wake.set()
 
     def _wake_workers(self) -> None:
-        """Wake idle workers (or start new ones) for the tasks now ready."""
+        """Hand ready tasks to parked workers, or start new workers for them."""
+        core = self.core
         with self.lock:
-            ready = self.core.ready_count
-            if not ready:
+            if self.stopping:
                 return
-            if self.idle:
-                self.cond.notify(min(ready, self.idle))
-            elif self.spawned < self.workers:
+            while self.parked:
+                i = core.pop()
+                if i < 0:
+                    break
+                w = self.parked.pop()
+                self.handoff[w] = i
+                self.parks[w].release()
+            if not self.parked and self.spawned < self.workers and core.ready_count:
                 self._spawn_locked()
+            self.slack = bool(self.parked) or self.spawned < self.workers
 
-    def _next_or_idle(self) -> int:
-        """Slow path: find a task or sleep until one is released; -1 when the worker is done.
+    def _next_or_idle(self, w: int) -> int:
+        """Slow path: find a task or park until one is handed over; -1 when the worker is done.
 
-        ``idle`` is raised before the last look at the queue, and releasers read it after
-        queueing, so a release can never slip between the look and the sleep unnoticed.
+        The worker is listed as parked before its last look at the queue, and releasers check
+        for parked workers after queueing, so no release can slip by unnoticed.
         """
         core = self.core
         with self.lock:
-            while True:
-                if not core.remaining:
-                    if not self.finished:
-                        self._done_locked()
-                    return -1
-                if self.stopping or self.finished:
-                    return -1
-                self.idle += 1
-                self.slack = True
-                i = core.pop()
-                if i < 0:
-                    self.cond.wait()
-                self.idle -= 1
-                self.slack = self.idle > 0 or self.spawned < self.workers
-                if i >= 0:
-                    return i
+            if not core.remaining:
+                if not self.finished:
+                    self._done_locked()
+                return -1
+            if self.stopping or self.finished:
+                return -1
+            self.parked.append(w)
+            self.slack = True
+            i = core.pop()
+            if i >= 0:
+                self.parked.remove(w)
+                self.slack = bool(self.parked) or self.spawned < self.workers
+                return i
+        self.parks[w].acquire()
+        return self.handoff[w]
 
     def _worker(self, w: int) -> None:
         stream = self.stream
@@ -241,7 +260,7 @@ class Dispatcher:
         results, state_lock = self.results, self.state_lock
         gate = self.gates[w] if self.gates is not None else None
         has_rules, live = self.has_rules, stream.live
-        i = self._next_or_idle()
+        i = self._next_or_idle(w)
         t = clock()
         while i >= 0:
             # A task run straight after another on this worker starts at the clock reading
@@ -292,7 +311,7 @@ class Dispatcher:
             if self.sched_waiting:
                 self._poke()
             if i < 0:
-                i = self._next_or_idle()
+                i = self._next_or_idle(w)
                 t = clock()
 
     def _count_failure(self, t: float) -> None:
@@ -306,7 +325,7 @@ class Dispatcher:
         for i in self.core.cancel():
             append((ev.CANCELLED, i, t, reason))
         with self.lock:
-            self.cond.notify_all()
+            self._unpark_all_locked()
 
     def _record_skips(self, skipped: Sequence[int], t: float) -> None:
         append = self.stream.entries.append
@@ -338,7 +357,7 @@ class Dispatcher:
         when = clock() if t is None else t
         with self.settle_lock:
             if core.status(i) != rs.RUNNING:
-                return self._next_or_idle()  # already settled by a cancellation
+                return self._next_or_idle(w)  # already settled by a cancellation
             self.stream.ends[i] = when
             self.stream.where[i] = w
             self.stream.entries.append((ev.ENDED, i, code, err))
@@ -352,4 +371,4 @@ class Dispatcher:
             self._wake_workers()
         if self.sched_waiting:
             self._poke()
-        return self._next_or_idle()
+        return self._next_or_idle(w)
