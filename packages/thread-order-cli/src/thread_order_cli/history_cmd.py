@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app import guarded, typer_factory
+from .commands import guarded, typer_factory
 
 history_app = typer_factory(help="Show the run history recorded by tdrun (SQLite).")
 
