@@ -83,10 +83,14 @@ class build_ext(_build_ext):
         if self.extensions:
             from Cython.Build import cythonize
 
-            self.extensions = cythonize(
+            compiled = cythonize(
                 self.extensions,
                 compiler_directives=self.extensions[0].cython_directives,  # type: ignore[attr-defined]
             )
+            # Keep the Extension objects finalize_options() prepared (setuptools' build_ext
+            # relies on attributes it set there, e.g. _needs_stub): take only the C sources.
+            for ext, done in zip(self.extensions, compiled, strict=True):
+                ext.sources = done.sources
         super().run()
 
 
