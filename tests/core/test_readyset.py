@@ -422,3 +422,57 @@ def test_selector_prefers_compiled(readyset_cls: Any) -> None:
         pytest.skip("only meaningful for the compiled core")
     env = {k: v for k, v in os.environ.items() if k != "THREAD_ORDER_NO_EXTENSIONS"}
     assert _implementation(env) == "c"
+
+
+def test_complete_store_stores_under_the_lock_then_completes(readyset_cls: Any) -> None:
+    import threading
+
+    rs = build(readyset_cls, 3, {1: [0], 2: [1]})
+    rs.reset(False)
+    lock = threading.RLock()
+    results: dict[str, Any] = {}
+    first = rs.pop()
+    assert rs.complete_store(first, results, "t0", "v0", lock) == 1
+    assert results == {"t0": "v0"}
+    assert rs.status(0) == PASSED
+
+
+def test_complete_refuses_a_task_that_is_not_running(readyset_cls: Any) -> None:
+    rs = build(readyset_cls, 2, {1: [0]})
+    rs.reset(False)
+    i = rs.pop()
+    assert rs.cancel() == [1]
+    rs.finish(i, CANCELLED)
+    assert rs.complete(i) == -1  # settled already: nothing changes
+    assert rs.remaining == 0
+    assert rs.status(i) == CANCELLED
+
+
+@pytest.mark.c_extension
+def test_compiled_complete_store_never_waits_for_a_busy_lock(readyset_cls: Any) -> None:
+    import threading
+
+    if readyset_cls.__module__ != "thread_order._readyset_c":
+        pytest.skip("only the compiled core tries the lock instead of waiting")
+    rs = build(readyset_cls, 2, {1: [0]})
+    rs.reset(False)
+    lock = threading.RLock()
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with lock:
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    results: dict[str, Any] = {}
+    i = rs.pop()
+    assert rs.complete_store(i, results, "t0", 1, lock) == -2
+    assert results == {}
+    assert rs.status(i) == RUNNING
+    release.set()
+    t.join()
+    assert rs.complete_store(i, results, "t0", 1, lock) == 1

@@ -254,7 +254,7 @@ class Dispatcher:
     def _worker(self, w: int) -> None:
         stream = self.stream
         core, calls, names = self.core, self.calls, self.names
-        complete = core.complete
+        complete, complete_store = core.complete, core.complete_store
         append = stream.entries.append
         values, starts, ends, where = stream.values, stream.starts, stream.ends, stream.where
         results, state_lock = self.results, self.state_lock
@@ -295,13 +295,18 @@ class Dispatcher:
                 t = clock()
                 continue
             t = clock()
-            if results is not None:
-                with state_lock:
-                    results[names[i]] = value
             values[i] = value
             ends[i] = t
             append(i)
-            i = complete(i)
+            if results is None:
+                i = complete(i)
+            else:
+                done = i
+                i = complete_store(done, results, names[done], value, state_lock)
+                if i == -2:  # the state lock is held elsewhere: wait for it here
+                    with state_lock:
+                        results[names[done]] = value
+                    i = complete(done)
             if has_rules:
                 skipped = core.take_skipped()
                 if skipped:

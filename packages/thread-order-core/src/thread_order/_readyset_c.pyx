@@ -766,6 +766,24 @@ cdef class ReadySet:
             raise IndexError("task id out of range")
         return self._complete(<int32_t> i)
 
+    def complete_store(self, Py_ssize_t i, dict results, object key, object value, object lock):
+        """Store ``results[key] = value`` holding ``lock``, then ``complete(i)``; one call.
+
+        The lock is only tried, never waited for: if someone else holds it, nothing is done
+        and -2 is returned, so the caller can wait for it in Python. Because this runs as one
+        C call, a worker never holds ``lock`` while another thread has the GIL, so workers do
+        not queue up behind each other on it.
+        """
+        if <size_t> i >= <size_t> self.n:
+            raise IndexError("task id out of range")
+        if not lock.acquire(False):
+            return -2
+        try:
+            results[key] = value
+        finally:
+            lock.release()
+        return self._complete(<int32_t> i)
+
     @cython.final
     cdef int32_t _complete(self, int32_t i) except -2:
         cdef const int32_t *succ = self.succ

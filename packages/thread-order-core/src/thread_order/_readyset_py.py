@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heappushpop
 from threading import Lock
+from typing import Any
 
 # Task states. The first three are live; the rest are terminal.
 PENDING = 0
@@ -244,6 +245,18 @@ class ReadySet:
                 self._skip_node(i, -1)
         heapify(self._heap)
         self.complete = self._bind_complete()
+
+    def complete_store(
+        self, i: int, results: dict[str, Any], key: str, value: Any, lock: Any
+    ) -> int:
+        """Store ``results[key] = value`` holding ``lock``, then ``complete(i)``.
+
+        The compiled twin only tries the lock and returns -2 (having done nothing) when it is
+        busy; here Python waits for it, so -2 is never returned.
+        """
+        with lock:
+            results[key] = value
+        return self.complete(i)
 
     def pop(self) -> int:
         """Take the highest-priority ready task and mark it running; -1 if none is ready."""
