@@ -137,3 +137,25 @@ def test_summary_is_derived_from_the_result() -> None:
     s.on_scheduler_done(seen.append)
     result = s.run()
     assert seen[0] == {**result.summary(), "text": seen[0]["text"]}
+
+
+def test_current_task_names_the_running_task() -> None:
+    from thread_order import current_task
+
+    s = Scheduler(workers=2)
+    seen: dict[str, str | None] = {}
+    for name in ("a", "b", "c"):
+        s.register(lambda name=name: seen.__setitem__(name, current_task()), name)
+    s.run()
+    assert seen == {"a": "a", "b": "b", "c": "c"}
+    assert current_task() is None
+
+
+def test_run_result_converts_task_times_to_epoch() -> None:
+    s = Scheduler(workers=1)
+    s.register(lambda: None, "a")
+    r = s.run()
+    start = r["a"].start
+    assert start is not None
+    epoch = r.started_at + (start - r.started_perf)
+    assert r.started_at <= epoch <= r.finished_at

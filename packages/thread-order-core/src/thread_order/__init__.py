@@ -12,12 +12,16 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 from typing import Any
 
+from ._analytics import GraphStats as GraphStats
+from ._analytics import analyze as analyze
 from ._collect import CollectionError as CollectionError
 from ._collect import load_and_collect_functions as load_and_collect_functions
 from ._collect import register_functions as register_functions
+from ._compiler import CompiledGraph as CompiledGraph
 from ._compiler import CycleError as CycleError
 from ._compiler import GraphError as GraphError
 from ._compiler import UnknownDependencyError as UnknownDependencyError
+from ._dispatcher import current_task as current_task
 from ._events import Event as Event
 from ._events import RunFinished as RunFinished
 from ._events import RunStarted as RunStarted
@@ -57,10 +61,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "IMPLEMENTATION",
     "CollectionError",
+    "CompiledGraph",
     "CycleError",
     "DAGraph",
     "Event",
     "GraphError",
+    "GraphStats",
     "RunFinished",
     "RunInterrupted",
     "RunResult",
@@ -75,7 +81,9 @@ __all__ = [
     "ThreadProxyLogger",
     "UnknownDependencyError",
     "__version__",
+    "analyze",
     "configure_logging",
+    "current_task",
     "default_workers",
     "dmark",
     "load_and_collect_functions",

@@ -32,6 +32,23 @@ from ._records import TaskError
 
 clock = time.perf_counter
 
+# Worker threads of the runs in progress: thread ident -> (dispatcher, worker index).
+_WORKERS: dict[int, tuple[Dispatcher, int]] = {}
+
+
+def current_task() -> str | None:
+    """The name of the task running on the calling thread, or None outside a task.
+
+    Log handlers use it to file records under the task that emitted them; a task can use it
+    to learn its own name (parametrized and generated tasks).
+    """
+    found = _WORKERS.get(threading.get_ident())
+    if found is None:
+        return None
+    dispatcher, w = found
+    i = dispatcher.current[w]
+    return dispatcher.names[i] if i >= 0 else None
+
 
 def task_error(exc: BaseException) -> TaskError:
     """Type, message, traceback and 1.4.0 assertion context of a task's exception."""
@@ -81,6 +98,7 @@ class Dispatcher:
         self.parked: list[int] = []
         self.parks = [threading.Lock() for _ in range(workers)]
         self.handoff = [-1] * workers
+        self.current = [-1] * workers  # the task each worker runs (or last ran), -1 if none
         self.wake = threading.Event()
         self.spawned = 0
         self.stopping = False
@@ -252,6 +270,14 @@ class Dispatcher:
         return self.handoff[w]
 
     def _worker(self, w: int) -> None:
+        _WORKERS[threading.get_ident()] = (self, w)
+        try:
+            self._work(w)
+        finally:
+            self.current[w] = -1
+            _WORKERS.pop(threading.get_ident(), None)
+
+    def _work(self, w: int) -> None:
         stream = self.stream
         core, calls, names = self.core, self.calls, self.names
         complete, complete_store = core.complete, core.complete_store
@@ -260,6 +286,7 @@ class Dispatcher:
         results, state_lock = self.results, self.state_lock
         gate = self.gates[w] if self.gates is not None else None
         has_rules, live = self.has_rules, stream.live
+        current = self.current
         i = self._next_or_idle(w)
         t = clock()
         while i >= 0:
@@ -270,6 +297,7 @@ class Dispatcher:
                 t = clock()
                 continue
             where[i] = w
+            current[w] = i
             if gate is not None:
                 append((ev.DISPATCHED, i, w, t))
                 self._poke()

@@ -81,8 +81,10 @@ class RunResult:
 
     It is stored as columns indexed by task id (cheap to build for a million tasks) and turns
     them into ``TaskRecord`` objects only when asked. ``started_at``/``finished_at`` are epoch
-    seconds, ``duration`` is measured with ``time.perf_counter()``. ``interrupted`` is true when
-    Ctrl-C (or a ``KeyboardInterrupt`` raised by a task) cut the run short.
+    seconds, ``duration`` is measured with ``time.perf_counter()``; task times are
+    ``perf_counter()`` readings, so ``started_at + (t - started_perf)`` is the epoch time of
+    ``t``. ``interrupted`` is true when Ctrl-C (or a ``KeyboardInterrupt`` raised by a task)
+    cut the run short.
     """
 
     __slots__ = (
@@ -98,6 +100,7 @@ class RunResult:
         "order",
         "reasons",
         "started_at",
+        "started_perf",
         "starts",
         "thread_names",
         "values",
@@ -119,6 +122,7 @@ class RunResult:
         errors: dict[int, TaskError],
         reasons: dict[int, str],
         started_at: float,
+        started_perf: float,
         finished_at: float,
         duration: float,
         workers: int,
@@ -135,6 +139,7 @@ class RunResult:
         self.errors = errors
         self.reasons = reasons
         self.started_at = started_at
+        self.started_perf = started_perf  # time.perf_counter() at started_at: task times - this
         self.finished_at = finished_at
         self.duration = duration
         self.workers = workers

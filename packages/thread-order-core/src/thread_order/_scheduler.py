@@ -268,6 +268,7 @@ class Scheduler:
         result = ev.build_result(
             stream,
             started_at=wall0,
+            started_perf=t0,
             finished_at=wall0 + (t1 - t0),
             duration=t1 - t0,
             workers=workers,
