@@ -350,3 +350,16 @@ def test_log_files_are_opened_lazily_and_closed_after_the_run(
         if isinstance(h, logging.FileHandler):
             assert h.stream is None  # closed
     configure_logging(3, add_stream_handler=False, add_file_handler=False)
+
+
+def test_cancel_from_another_thread_winds_the_run_down() -> None:
+    release = threading.Event()
+    s = Scheduler(workers=2, cancel_grace=0.1)
+    s.register(lambda: release.wait(5), "slow")
+    s.register(lambda: None, "after", after="slow")
+    assert s.cancel() is False  # nothing running yet
+    threading.Timer(0.2, s.cancel).start()
+    with pytest.raises(RunInterrupted) as info:
+        s.run()
+    release.set()
+    assert set(info.value.summary["cancelled"]) == {"slow", "after"}

@@ -103,7 +103,7 @@ class Dispatcher:
         self.spawned = 0
         self.stopping = False
         self.finished = False
-        self.task_interrupt = False
+        self.cancel_requested = False
         self.sched_waiting = False
         self.gates = [threading.Event() for _ in range(workers)] if gate_starts else None
         # True while a worker is parked or more workers may start: only then does a release
@@ -132,7 +132,7 @@ class Dispatcher:
             self._wait()
         except KeyboardInterrupt:
             interrupted = True
-        if interrupted or self.task_interrupt:
+        if interrupted or self.cancel_requested:
             self._cancel()
             interrupted = True
         with self.lock:
@@ -146,7 +146,7 @@ class Dispatcher:
 
     def _wait(self) -> None:
         stream = self.stream
-        while not self.finished and not self.task_interrupt:
+        while not self.finished and not self.cancel_requested:
             if stream.live:
                 self.sched_waiting = True
                 if not stream.pending():
@@ -219,6 +219,12 @@ class Dispatcher:
         """The last task settled: release parked workers and the waiting thread."""
         self.finished = True
         self._unpark_all_locked()
+        self.wake.set()
+
+    def request_cancel(self) -> None:
+        """Cancel the run from any thread, with the same effect as Ctrl-C."""
+        self.cancel_requested = True
+        self.stopping = True
         self.wake.set()
 
     def halted(self) -> bool:
@@ -372,13 +378,13 @@ class Dispatcher:
         code = rs.FAILED
         if isinstance(exc, KeyboardInterrupt):
             code = rs.CANCELLED
-            self.task_interrupt = True
+            self.cancel_requested = True
             self.stopping = True
         log = logging.getLogger(threading.current_thread().name)
         if log.isEnabledFor(logging.ERROR):
             log.error("%s: %s: %s", self.fn_names[i], err.type, err.message)
         nxt = self._settle(i, w, code, err, t)
-        if self.task_interrupt:
+        if self.cancel_requested:
             self._poke()
         return nxt
 

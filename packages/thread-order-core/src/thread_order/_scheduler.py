@@ -87,6 +87,7 @@ class Scheduler:
         self._callbacks: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
         self._listeners: list[ev.Listener] = []
         self._log_files: list[logging.Handler] = []
+        self._active: Dispatcher | None = None
         if setup_logging:
             self._log_files = configure_logging(
                 self.workers,
@@ -199,6 +200,19 @@ class Scheduler:
 
     # -- running ------------------------------------------------------------------------------
 
+    def cancel(self) -> bool:
+        """Cancel the run in progress from another thread, as Ctrl-C would.
+
+        No new task starts, running tasks get ``cancel_grace`` seconds, the rest are CANCELLED,
+        and ``start()``/``run()`` raise ``RunInterrupted`` in the thread running them. Returns
+        False when no run is in progress.
+        """
+        active = self._active
+        if active is None:
+            return False
+        active.request_cancel()
+        return True
+
     def start(self) -> dict[str, Any]:
         """Run every registered task; return the 1.4.0 summary dict.
 
@@ -259,9 +273,11 @@ class Scheduler:
             priority=None if priority is None else [priority.get(t, 0) for t in graph.names],
             max_failures=max_failures,
         )
+        self._active = dispatcher
         try:
             interrupted = dispatcher.run()
         finally:
+            self._active = None
             for handler in self._log_files:
                 handler.close()
         t1 = time.perf_counter()
