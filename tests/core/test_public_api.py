@@ -20,6 +20,7 @@ PUBLIC = {
     "GraphStats",
     "RunFinished",
     "RunInterrupted",
+    "RunProfile",
     "RunResult",
     "RunStarted",
     "Scheduler",
@@ -33,14 +34,17 @@ PUBLIC = {
     "UnknownDependencyError",
     "__version__",
     "analyze",
+    "chrome_trace",
     "configure_logging",
     "current_task",
     "default_workers",
     "dmark",
     "load_and_collect_functions",
     "mark",
+    "profile",
     "register_functions",
     "validate_highlights",
+    "write_trace",
 }
 
 

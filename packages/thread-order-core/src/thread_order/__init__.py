@@ -41,6 +41,10 @@ from ._records import TaskStatus as TaskStatus
 from ._scheduler import RunInterrupted as RunInterrupted
 from ._scheduler import Scheduler as Scheduler
 from ._scheduler import default_workers as default_workers
+from ._trace import RunProfile as RunProfile
+from ._trace import chrome_trace as chrome_trace
+from ._trace import profile as profile
+from ._trace import write_trace as write_trace
 from .graph import DAGraph as DAGraph
 
 try:
@@ -69,6 +73,7 @@ __all__ = [
     "GraphStats",
     "RunFinished",
     "RunInterrupted",
+    "RunProfile",
     "RunResult",
     "RunStarted",
     "Scheduler",
@@ -82,12 +87,15 @@ __all__ = [
     "UnknownDependencyError",
     "__version__",
     "analyze",
+    "chrome_trace",
     "configure_logging",
     "current_task",
     "default_workers",
     "dmark",
     "load_and_collect_functions",
     "mark",
+    "profile",
     "register_functions",
     "validate_highlights",
+    "write_trace",
 ]
