@@ -243,12 +243,11 @@ def drive_rustworkx(g: Any) -> int:  # pragma: no cover - optional peer
     return count
 
 
-def drive_kahn_lists(dag: Dag) -> int:
-    """Pure-Python list-of-lists Kahn loop, inline: the fallback core's natural ceiling."""
-    succ = dag.succ_lists()
-    off = dag.pred_off
-    indeg = [off[i + 1] - off[i] for i in range(dag.n)]
-    ready = [i for i in range(dag.n) if not indeg[i]]
+def drive_kahn_lists(succ: list[list[int]], indeg0: list[int]) -> int:
+    """Pure-Python list-of-lists Kahn loop, inline (the graph already ingested as lists): what
+    the fallback core would cost with no priority queue and no per-task call."""
+    indeg = indeg0.copy()
+    ready = [i for i, d in enumerate(indeg) if not d]
     count = 0
     pop, push = ready.pop, ready.append
     while ready:
@@ -260,6 +259,16 @@ def drive_kahn_lists(dag: Dag) -> int:
             if not d:
                 push(s)
     return count
+
+
+def drive_call_floor(n: int) -> int:
+    """One call of a C method per node and nothing else: the interpreter's share of any core
+    driven once per task from Python (``i = complete(i)`` with an empty body)."""
+    step = (1).__add__
+    i = 0
+    while i < n:
+        i = step(i)
+    return i
 
 
 # -- W2/W3 references: running callables on threads -----------------------------------------
