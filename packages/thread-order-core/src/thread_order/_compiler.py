@@ -9,11 +9,12 @@ cached until the next registration, so ``start()`` can be called again cheaply.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import _readyset
+from ._options import DEFAULT_OPTIONS, TaskOptions
 
 
 class GraphError(ValueError):
@@ -83,13 +84,16 @@ def normalize_tags(value: str | Iterable[str] | None, task: str) -> tuple[str, .
 
 @dataclass(slots=True)
 class Task:
-    """One registered task."""
+    """One registered task (one instance, for a parametrized task)."""
 
     name: str
     fn: Callable[..., Any]
     after: tuple[str, ...]
     with_state: bool
     tags: tuple[str, ...] = ()
+    options: TaskOptions = DEFAULT_OPTIONS
+    family: str = ""  # the name it was registered under, for a parametrized instance
+    param: Mapping[str, Any] | None = None  # this instance's parameter values
 
 
 @dataclass(slots=True)
