@@ -42,11 +42,16 @@ CREATE TABLE IF NOT EXISTS tasks (
     error_type TEXT,
     error_message TEXT,
     traceback TEXT,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    log TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_run ON tasks(run_id);
 """
 
+TASK_COLUMNS = (
+    "run_id, name, module, status, thread, started_at, duration, error_type, error_message,"
+    " traceback, reason, log"
+)
 NOT_PASSED = ("FAILED", "SKIPPED", "CANCELLED", "TIMED_OUT")
 
 
@@ -61,6 +66,9 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(p)
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
+        if "log" not in columns:  # a database from before per-task logs
+            db.execute("ALTER TABLE tasks ADD COLUMN log TEXT")
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"--history {path}: not a run history database ({exc})") from None
     return db
@@ -70,6 +78,7 @@ def record_run(
     path: str,
     result: Any,
     modules: Mapping[str, str],
+    logs: Mapping[str, str] | None = None,
     *,
     targets: Sequence[str],
     exit_code: int,
@@ -95,14 +104,18 @@ def record_run(
             ),
         )
         run_id = int(cur.lastrowid or 0)
+        logs = logs or {}
+        to_epoch = result.started_at - t0
         db.executemany(
-            "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [_task_row(run_id, r, modules, result.started_at - t0) for r in result.records],
+            f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({','.join('?' * 12)})",
+            [_task_row(run_id, r, modules, to_epoch, logs) for r in result.records],
         )
     return run_id
 
 
-def _task_row(run_id: int, r: Any, modules: Mapping[str, str], to_epoch: float) -> tuple[Any, ...]:
+def _task_row(
+    run_id: int, r: Any, modules: Mapping[str, str], to_epoch: float, logs: Mapping[str, str]
+) -> tuple[Any, ...]:
     err = r.error
     return (
         run_id,
@@ -116,6 +129,7 @@ def _task_row(run_id: int, r: Any, modules: Mapping[str, str], to_epoch: float) 
         err.message if err else None,
         err.traceback if err else None,
         r.reason,
+        logs.get(r.name) or None,
     )
 
 
@@ -152,7 +166,7 @@ def run_tasks(path: str, run_id: int) -> list[tuple[Any, ...]]:
         if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             raise UsageError(f"no run {run_id} in {path}")
         return db.execute(
-            "SELECT name, status, thread, duration, error_type, error_message, reason"
+            "SELECT name, status, thread, duration, error_type, error_message, reason, log"
             " FROM tasks WHERE run_id = ? ORDER BY rowid",
             (run_id,),
         ).fetchall()

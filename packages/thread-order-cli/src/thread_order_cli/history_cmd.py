@@ -38,14 +38,21 @@ def show_run(
     *,
     history: HistoryPath = ".tdrun/history.db",
 ) -> None:
-    """Show every task of one run: status, thread, duration and error or reason."""
+    """Show every task of one run: status, thread, duration and error or reason.
+
+    A failed task's captured log follows its line, indented.
+    """
     from .history import run_tasks
 
     def action() -> int:
-        for name, status, thread, dur, etype, emsg, reason in run_tasks(history, run_id):
+        for name, status, thread, dur, etype, emsg, reason, log in run_tasks(history, run_id):
             took = f"{dur:.2f}s" if dur is not None else "-"
             why = f"{etype}: {emsg}" if etype else reason
             typer.echo(f"{status:<9} {name}  [{thread or '-'}] {took}  {why}".rstrip())
+            if log and status in ("FAILED", "TIMED_OUT"):
+                typer.echo("  log:")
+                for text in log.splitlines():
+                    typer.echo(f"    {text}")
         return 0
 
     raise typer.Exit(guarded(action))

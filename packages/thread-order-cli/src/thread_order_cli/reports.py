@@ -2,12 +2,14 @@
 
 JUnit: one ``<testcase>`` per task (classname = module, name = task, time = duration), a
 ``<failure>`` with message and traceback, ``<skipped message="upstream X failed">``, and the
-thread as a ``<property>``. Cancelled tasks are skipped with their reason.
+thread as a ``<property>``, the task's captured log as ``<system-out>``. Cancelled tasks are
+skipped with their reason.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -17,13 +19,21 @@ from typing import Any
 from .paths import ensure_parent
 
 REPORT_VERSION = 1
+# Characters XML 1.0 cannot carry (ANSI colour codes in a log, NULs in an error message).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("?", text)
 
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch))
 
 
-def junit_tree(result: Any, modules: Mapping[str, str]) -> ET.ElementTree:
+def junit_tree(
+    result: Any, modules: Mapping[str, str], logs: Mapping[str, str] | None = None
+) -> ET.ElementTree:
     counts = {str(k): v for k, v in result.counts().items()}
     failures = counts["FAILED"] + counts["TIMED_OUT"]
     skipped = counts["SKIPPED"] + counts["CANCELLED"]
@@ -55,26 +65,39 @@ def junit_tree(result: Any, modules: Mapping[str, str]) -> ET.ElementTree:
         if status in ("FAILED", "TIMED_OUT"):
             err = r.error
             message = f"{err.type}: {err.message}" if err else status
-            node = ET.SubElement(case, "failure", message=message, type=err.type if err else status)
-            node.text = err.traceback if err and err.traceback else message
+            node = ET.SubElement(
+                case, "failure", message=_xml(message), type=err.type if err else status
+            )
+            node.text = _xml(err.traceback if err and err.traceback else message)
         elif status in ("SKIPPED", "CANCELLED"):
             message = r.reason or (r.error.message if r.error else status.lower())
-            ET.SubElement(case, "skipped", message=message)
+            ET.SubElement(case, "skipped", message=_xml(message))
+        log = logs.get(r.name) if logs else None
+        if log:
+            ET.SubElement(case, "system-out").text = _xml(log)
     return ET.ElementTree(suites)
 
 
-def write_junit(path: str, result: Any, modules: Mapping[str, str]) -> None:
+def write_junit(
+    path: str, result: Any, modules: Mapping[str, str], logs: Mapping[str, str] | None = None
+) -> None:
     ensure_parent(path)
-    tree = junit_tree(result, modules)
+    tree = junit_tree(result, modules, logs)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 def json_record(
-    result: Any, modules: Mapping[str, str], *, exit_code: int, t0: float
+    result: Any,
+    modules: Mapping[str, str],
+    logs: Mapping[str, str] | None = None,
+    *,
+    exit_code: int,
+    t0: float,
 ) -> dict[str, Any]:
     """The full run record: run fields plus one entry per task (times in epoch seconds)."""
     to_epoch = result.started_at - t0
+    logs = logs or {}
     tasks = []
     for r in result.records:
         err = r.error
@@ -97,6 +120,7 @@ def json_record(
                     "context": _jsonable(err.context),
                 },
                 "result": _jsonable(r.result),
+                "log": logs.get(r.name, ""),
             }
         )
     return {
@@ -122,10 +146,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_json(
-    path: str, result: Any, modules: Mapping[str, str], *, exit_code: int, t0: float
+    path: str,
+    result: Any,
+    modules: Mapping[str, str],
+    logs: Mapping[str, str] | None = None,
+    *,
+    exit_code: int,
+    t0: float,
 ) -> None:
     ensure_parent(path)
-    record = json_record(result, modules, exit_code=exit_code, t0=t0)
+    record = json_record(result, modules, logs, exit_code=exit_code, t0=t0)
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=2)
         fh.write("\n")

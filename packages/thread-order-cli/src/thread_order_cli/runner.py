@@ -10,10 +10,11 @@ import logging
 import random
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
 from .exitcodes import CollectError, ExitCode, UsageError
 from .options import RunOptions, positive_float, positive_int, validate
@@ -202,13 +203,18 @@ def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
         scheduler.subscribe(heartbeat)
         heartbeat.start()
     max_failures = 1 if opts.exitfirst else positive_int("--maxfail", opts.maxfail) or 0
-    result = _run(scheduler, live, heartbeat, shuffled, max_failures)
+    capture = TaskLogCapture(logging.DEBUG if opts.verbose else logging.INFO)
+    capture.attach([threading.current_thread().name, *(f"thread_{w}" for w in range(prep.workers))])
+    try:
+        result = _run(scheduler, live, heartbeat, shuffled, max_failures)
+    finally:
+        capture.detach()
     code = (
         ExitCode.INTERRUPTED
         if result.interrupted
         else (ExitCode.OK if result.ok else ExitCode.TASKS_FAILED)
     )
-    _record(opts, prep, result, code, reporter.t0)
+    _record(opts, prep, result, code, reporter.t0, capture.logs())
     return code
 
 
@@ -234,21 +240,36 @@ def _run(
             live.stop()
 
 
-def _record(opts: RunOptions, prep: Prepared, result: Any, code: int, t0: float) -> None:
+def _record(
+    opts: RunOptions,
+    prep: Prepared,
+    result: Any,
+    code: int,
+    t0: float,
+    logs: Mapping[str, str],
+) -> None:
     """Reports and history, after the run; failures here are reported, not fatal to the run."""
     modules = {t.name: t.module for t in prep.suite.tasks}
     try:
         if opts.junitxml:
             from .reports import write_junit
 
-            write_junit(opts.junitxml, result, modules)
+            write_junit(opts.junitxml, result, modules, logs)
         if opts.json_report:
             from .reports import write_json
 
-            write_json(opts.json_report, result, modules, exit_code=code, t0=t0)
+            write_json(opts.json_report, result, modules, logs, exit_code=code, t0=t0)
         if not opts.no_history:
             from .history import record_run
 
-            record_run(opts.history, result, modules, targets=opts.targets, exit_code=code, t0=t0)
+            record_run(
+                opts.history,
+                result,
+                modules,
+                logs,
+                targets=opts.targets,
+                exit_code=code,
+                t0=t0,
+            )
     except OSError as exc:
         raise UsageError(f"cannot write the run record: {exc}") from None
