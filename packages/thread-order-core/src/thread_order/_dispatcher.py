@@ -18,17 +18,20 @@ opt-in: with ``gate_starts`` a task waits until its dispatch event was delivered
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _events as ev
+from . import _outcomes as oc
 from . import _readyset as rs
+from ._asyncloop import AsyncRunner
 from ._compiler import CompiledGraph
+from ._outcomes import EXIT, Special
+from ._outcomes import task_error as task_error
 from ._records import TaskError
+from ._watchdog import Watchdog
 
 clock = time.perf_counter
 
@@ -50,20 +53,6 @@ def current_task() -> str | None:
     return dispatcher.names[i] if i >= 0 else None
 
 
-def task_error(exc: BaseException) -> TaskError:
-    """Type, message, traceback and 1.4.0 assertion context of a task's exception."""
-    message: str
-    context: Any = None
-    arg = exc.args[0] if isinstance(exc, AssertionError) and len(exc.args) == 1 else None
-    if isinstance(arg, dict) and ("message" in arg or "context" in arg):
-        message = str(arg.get("message", ""))
-        context = arg.get("context")
-    else:
-        message = str(exc)
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return TaskError(type(exc).__name__, message, tb, context)
-
-
 class Dispatcher:
     """One run of one compiled graph. Create, ``run()`` once, read the stream."""
 
@@ -82,6 +71,8 @@ class Dispatcher:
         gate_starts: bool,
         priority: Sequence[int] | None = None,
         max_failures: int = 0,
+        special: Special | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.core = graph.core
         self.names = graph.names
@@ -115,6 +106,18 @@ class Dispatcher:
         self.threads: list[threading.Thread] = []
         self.max_failures = max_failures
         self.failures = 0
+        self.deadline = deadline
+        self.special = special
+        self.owner = [0] * workers  # thread ident currently serving each lane
+        self.watchdog: Watchdog | None = None
+        self.loop: AsyncRunner | None = None
+        if special is not None:
+            if special.has_timeouts:
+                self.watchdog = Watchdog(lambda i, token, err: oc.timed_out(self, i, token, err))
+            if special.has_async:
+                self.loop = AsyncRunner(
+                    lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late)
+                )
         self.core.reset(skip_dependents, priority)
 
     # -- the thread that called start() -------------------------------------------------------
@@ -138,6 +141,10 @@ class Dispatcher:
         with self.lock:
             self.finished = True
             self._unpark_all_locked()  # parked workers exit; a stuck one exits when it returns
+        if self.watchdog is not None:
+            self.watchdog.close()
+        if self.loop is not None:
+            self.loop.close()
         self.stream.deliver()
         if not interrupted:
             for t in self.threads:
@@ -146,17 +153,35 @@ class Dispatcher:
 
     def _wait(self) -> None:
         stream = self.stream
+        end = None if self.deadline is None else clock() + self.deadline
         while not self.finished and not self.cancel_requested:
+            left = None if end is None else end - clock()
+            if left is not None and left <= 0:
+                self._run_deadline()
+                return
             if stream.live:
                 self.sched_waiting = True
                 if not stream.pending():
-                    self.wake.wait()
+                    self.wake.wait(left)
                 self.sched_waiting = False
                 self.wake.clear()
                 self._open_gates(stream.deliver())
             else:
-                self.wake.wait()
+                self.wake.wait(left)
                 self.wake.clear()
+
+    def _run_deadline(self) -> None:
+        """The run's deadline passed: nothing new starts, running tasks are TIMED_OUT."""
+        reason = f"not run: the run deadline of {self.deadline:g}s passed"
+        oc.stop(self, clock(), reason)
+        self._abandon_running(
+            TaskError(
+                "TimeoutError",
+                f"still running when the run deadline of "
+                f"{self.deadline:g}s passed; its thread was left running",
+            ),
+            rs.TIMED_OUT,
+        )
 
     def _open_gates(self, raw: Sequence[ev.Entry]) -> None:
         if self.gates is None:
@@ -167,17 +192,13 @@ class Dispatcher:
 
     def _cancel(self) -> None:
         """Stop starting tasks, give running ones ``grace`` seconds, cancel the rest."""
-        core, append = self.core, self.stream.entries.append
-        self.stopping = True
-        with self.settle_lock:
-            t = clock()
-            for i in core.cancel():
-                append((ev.CANCELLED, i, t, "run cancelled"))
-        with self.lock:
-            self._unpark_all_locked()
+        core = self.core
+        oc.stop(self, clock(), "run cancelled")
         if self.gates is not None:
             for g in self.gates:
                 g.set()
+        if self.loop is not None:
+            self.loop.cancel_all()
         deadline = clock() + self.grace
         try:
             while core.remaining and (left := deadline - clock()) > 0:
@@ -186,15 +207,19 @@ class Dispatcher:
                 self.stream.deliver()
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting at once
+        self._abandon_running(TaskError("Cancelled", "still running when the run was cancelled"))
+
+    def _abandon_running(self, err: TaskError, code: int = rs.CANCELLED) -> None:
+        """Settle every task still running with ``code``; their threads are left alone."""
+        core, append = self.core, self.stream.entries.append
         with self.settle_lock:
             running = [i for i, s in enumerate(core.states()) if s == rs.RUNNING]
             t = clock()
-            err = TaskError("Cancelled", "still running when the run was cancelled")
             for i in running:
                 self.stream.ends[i] = t
-                append((ev.ENDED, i, rs.CANCELLED, err))
-                core.finish(i, rs.CANCELLED)
-            # a task that passed during the grace may have queued dependents: cancel them too
+                append((ev.ENDED, i, code, err))
+                core.finish(i, code)
+            # a task that passed meanwhile may have queued dependents: cancel them too
             for i in core.cancel():
                 append((ev.CANCELLED, i, clock(), "run cancelled"))
 
@@ -276,12 +301,15 @@ class Dispatcher:
         return self.handoff[w]
 
     def _worker(self, w: int) -> None:
-        _WORKERS[threading.get_ident()] = (self, w)
+        me = threading.get_ident()
+        _WORKERS[me] = (self, w)
+        self.owner[w] = me
         try:
             self._work(w)
         finally:
-            self.current[w] = -1
-            _WORKERS.pop(threading.get_ident(), None)
+            if self.owner[w] == me:
+                self.current[w] = -1
+            _WORKERS.pop(me, None)
 
     def _work(self, w: int) -> None:
         stream = self.stream
@@ -293,13 +321,21 @@ class Dispatcher:
         gate = self.gates[w] if self.gates is not None else None
         has_rules, live = self.has_rules, stream.live
         current = self.current
+        special = self.special.flags if self.special is not None else None
         i = self._next_or_idle(w)
         t = clock()
         while i >= 0:
             # A task run straight after another on this worker starts at the clock reading
             # that ended the previous one: one clock call per task on the hot path.
             if self.stopping:
-                i = self._settle(i, w, rs.CANCELLED, None)
+                oc.settle(self, i, w, rs.CANCELLED, None)
+                i = self._next_or_idle(w)
+                t = clock()
+                continue
+            if special is not None and special[i]:
+                i = oc.run_special(self, i, w)
+                if i == EXIT:
+                    return  # this thread was replaced after its task timed out
                 t = clock()
                 continue
             where[i] = w
@@ -310,7 +346,8 @@ class Dispatcher:
                 gate.wait()
                 gate.clear()
                 if self.halted():  # stopped while this task waited at its gate
-                    i = self._settle(i, w, rs.CANCELLED, None)
+                    oc.settle(self, i, w, rs.CANCELLED, None)
+                    i = self._next_or_idle(w)
                     t = clock()
                     continue
                 t = clock()
@@ -325,7 +362,8 @@ class Dispatcher:
             try:
                 value = calls[i]()
             except BaseException as exc:  # a task's failure, whatever it raised
-                i = self._failed(i, w, exc)
+                oc.failed(self, i, w, exc)
+                i = self._next_or_idle(w)
                 t = clock()
                 continue
             t = clock()
@@ -344,7 +382,7 @@ class Dispatcher:
             if has_rules:
                 skipped = core.take_skipped()
                 if skipped:
-                    self._record_skips(skipped, t)
+                    oc.record_skips(self, skipped, t)
             if self.slack and core.ready_count:
                 self._wake_workers()
             if self.sched_waiting:
@@ -352,62 +390,3 @@ class Dispatcher:
             if i < 0:
                 i = self._next_or_idle(w)
                 t = clock()
-
-    def _count_failure(self, t: float) -> None:
-        """Count a failure; at ``max_failures`` start nothing new and mark the rest not run."""
-        self.failures += 1
-        if self.failures < self.max_failures or self.stopping:
-            return
-        self.stopping = True
-        reason = f"not run: stopped after {self.failures} failure(s)"
-        append = self.stream.entries.append
-        for i in self.core.cancel():
-            append((ev.CANCELLED, i, t, reason))
-        with self.lock:
-            self._unpark_all_locked()
-
-    def _record_skips(self, skipped: Sequence[int], t: float) -> None:
-        append = self.stream.entries.append
-        for k in range(0, len(skipped), 2):
-            append((ev.SKIPPED, skipped[k], skipped[k + 1], t))
-
-    def _failed(self, i: int, w: int, exc: BaseException) -> int:
-        """Record a task that raised; return the next task for this worker (or -1)."""
-        t = clock()
-        err = task_error(exc)
-        code = rs.FAILED
-        if isinstance(exc, KeyboardInterrupt):
-            code = rs.CANCELLED
-            self.cancel_requested = True
-            self.stopping = True
-        log = logging.getLogger(threading.current_thread().name)
-        if log.isEnabledFor(logging.ERROR):
-            log.error("%s: %s: %s", self.fn_names[i], err.type, err.message)
-        nxt = self._settle(i, w, code, err, t)
-        if self.cancel_requested:
-            self._poke()
-        return nxt
-
-    def _settle(
-        self, i: int, w: int, code: int, err: TaskError | None, t: float | None = None
-    ) -> int:
-        """Give running task ``i`` a terminal ``code``; return the worker's next task or -1."""
-        core = self.core
-        when = clock() if t is None else t
-        with self.settle_lock:
-            if core.status(i) != rs.RUNNING:
-                return self._next_or_idle(w)  # already settled by a cancellation
-            self.stream.ends[i] = when
-            self.stream.where[i] = w
-            self.stream.entries.append((ev.ENDED, i, code, err))
-            core.finish(i, code)
-            skipped = core.take_skipped()
-            if skipped:
-                self._record_skips(skipped, when)
-        if code != rs.CANCELLED and self.max_failures:
-            self._count_failure(when)
-        if core.ready_count and not self.stopping:
-            self._wake_workers()
-        if self.sched_waiting:
-            self._poke()
-        return self._next_or_idle(w)

@@ -192,6 +192,18 @@ class EventStream:
         kind, i = e[0], e[1]
         name = self.names[i]
         if kind == ENDED:
+            if e[2] == rs.SKIPPED:  # skipped by the task itself (a false run_if condition)
+                reason = e[3].message if e[3] is not None else ""
+                return TaskFinished(
+                    name,
+                    i,
+                    TaskStatus.SKIPPED,
+                    "",
+                    None,
+                    self.ends[i] or 0.0,
+                    self._count,
+                    reason=reason,
+                )
             return TaskFinished(
                 name,
                 i,
@@ -239,7 +251,9 @@ def build_result(
         order.append(i)
         if kind == ENDED:
             codes[i] = e[2]
-            if e[3] is not None:
+            if e[2] == rs.SKIPPED:
+                reasons[i] = e[3].message if e[3] is not None else ""
+            elif e[3] is not None:
                 errors[i] = e[3]
         elif kind == SKIPPED:
             codes[i] = rs.SKIPPED

@@ -759,6 +759,16 @@ cdef class ReadySet:
         self.state[j] = S_RUNNING
         return j
 
+    def requeue(self, Py_ssize_t i):
+        """Put running task ``i`` back among the ready ones (it waited for a resource)."""
+        if <size_t> i >= <size_t> self.n:
+            raise IndexError("task id out of range")
+        if self.state[i] != S_RUNNING:
+            return False
+        self.state[i] = S_QUEUED
+        self._qpush(<int32_t> i)
+        return True
+
     @cython.always_allow_keywords(False)
     def complete(self, Py_ssize_t i):
         """``finish(i, PASSED)`` then ``pop()`` in one call: the workers' fast path."""

@@ -258,6 +258,15 @@ class ReadySet:
             results[key] = value
         return self.complete(i)
 
+    def requeue(self, i: int) -> bool:
+        """Put running task ``i`` back among the ready ones (it waited for a resource)."""
+        with self._lock:
+            if self._state[i] != RUNNING:
+                return False
+            self._state[i] = QUEUED
+            heappush(self._heap, self._key[i])
+            return True
+
     def pop(self) -> int:
         """Take the highest-priority ready task and mark it running; -1 if none is ready."""
         with self._lock:
