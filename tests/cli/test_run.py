@@ -217,3 +217,14 @@ def test_version_option(invoke: Invoke) -> None:
     assert result.stdout.startswith("tdrun ")
     assert "thread-order-core" in result.stdout
     assert "core implementation: " in result.stdout
+
+
+def test_engine_failure_record_is_not_repeated_on_stderr(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke(example("mod_a.py"), "--workers", "1", "--log")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.count("fn_c: RuntimeError: boom in c") == 1
+    assert "[thread_0] fn_c: RuntimeError: boom in c\n" in result.stdout
+    assert "boom in c" not in result.stderr
+    assert "fn_a env=" in result.stderr  # the tasks' own records still are
+    logged = "".join(p.read_text() for p in tmp_path.glob("*_thread_0.log"))
+    assert "fn_c: RuntimeError: boom in c" in logged  # --log files keep the record

@@ -77,3 +77,22 @@ def test_ctrl_c_reports_cancelled_tasks_and_exits_2(tmp_path: Path) -> None:
     assert "third" in text
     assert "cancelled in" in text  # the summary line counts them
     assert "!!! interrupted" in text
+
+
+def test_a_failure_is_shown_once_in_the_merged_output(tmp_path: Path) -> None:
+    """The engine logs the failure on stderr too; tdrun's stream leaves that record out."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "thread_order_cli", str(REPO / "examples" / "surgery.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout
+    line = "[thread_0] sterilize_instruments: AssertionError: autoclave cycle incomplete"
+    failure_lines = [t for t in proc.stdout.splitlines() if "sterilize_instruments: Assert" in t]
+    assert len(failure_lines) == 1, proc.stdout
+    assert failure_lines[0].replace("thread_1", "thread_0") == line  # the 1.4.0 format
+    assert "sterilize_instruments done in OR-3" in proc.stdout  # other records still shown

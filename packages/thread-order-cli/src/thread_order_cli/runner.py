@@ -7,6 +7,7 @@ and from the ``RunResult`` it returns.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import threading
@@ -96,6 +97,8 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
+    if not (opts.progress or opts.viewer):
+        _quiet_engine_failures(prep.workers)
     for module in prep.suite.modules:
         hook = getattr(module, "setup_state", None)
         if callable(hook):
@@ -112,6 +115,38 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
         "collected %d marked functions", len(prep.selection.run)
     )
     return scheduler
+
+
+class _NotEngineFailure(logging.Filter):
+    """Drops the engine's ERROR ``fn: Type: message`` record of a failed task.
+
+    tdrun prints that line itself, on stdout with the traceback (also under a live view), so
+    the stderr stream leaves it out; the task's captured log and ``--log`` files keep it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        import thread_order
+
+        self.engine = os.path.dirname(os.path.realpath(thread_order.__file__ or "")) + os.sep
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.ERROR
+            and record.msg == "%s: %s: %s"
+            and os.path.realpath(record.pathname).startswith(self.engine)
+        )
+
+
+def _quiet_engine_failures(workers: int) -> None:
+    """Filter the engine's failure records out of the stderr stream handler tdrun configured."""
+    quiet = _NotEngineFailure()
+    for name in (f"thread_{w}" for w in range(workers)):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ):
+                handler.addFilter(quiet)
 
 
 def _graph_message(exc: Exception, prep: Prepared) -> str:
