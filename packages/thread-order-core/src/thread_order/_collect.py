@@ -119,4 +119,12 @@ def register_functions(
         after = [] if single_function_mode else list(meta.get("after", []))
         if filtered:
             after = [a for a in after if a in kept]
-        scheduler.register(fn, name, after=after, with_state=bool(meta.get("with_state")))
+        scheduler.register(
+            fn,
+            name,
+            after=after,
+            with_state=bool(meta.get("with_state")),
+            tags=meta.get("tags"),
+            params=meta.get("params"),
+            **meta.get("options", {}),
+        )

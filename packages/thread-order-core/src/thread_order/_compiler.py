@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _readyset
+from . import _params, _readyset
 from ._options import DEFAULT_OPTIONS, TaskOptions
 
 
@@ -147,21 +147,39 @@ def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph
     preds: list[int] = []
     missing: list[tuple[str, str]] = []
     get = index.get
+    families: dict[str, list[int]] | None = None
+    names = [t.name for t in tasks]
     for t in tasks:
         for dep in t.after:
             j = get(dep)
-            if j is None:
+            if j is not None:
+                preds.append(j)
+                continue
+            if families is None:
+                families = _families(tasks)
+            found = _params.resolve(dep, t.name, t.param, index, families, names)
+            if found is None:
                 missing.append((t.name, dep))
             else:
-                preds.append(j)
+                preds.extend(found)
         pred_off.append(len(preds))
     if missing:
         raise UnknownDependencyError(missing, index.keys())
-    names = [t.name for t in tasks]
-    core = _readyset.ReadySet(len(tasks), pred_off, preds)
+    rules = bytes(t.options.rule for t in tasks)
+    has_rules = any(rules)
+    core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
     if not core.acyclic:
         raise CycleError(_find_cycle(names, pred_off, preds, core.unresolved()))
-    return CompiledGraph(names, pred_off, preds, core)
+    return CompiledGraph(names, pred_off, preds, core, has_rules)
+
+
+def _families(tasks: Sequence[Task]) -> dict[str, list[int]]:
+    """Instances of each parametrized task, by the name it was registered under."""
+    out: dict[str, list[int]] = {}
+    for i, t in enumerate(tasks):
+        if t.family:
+            out.setdefault(t.family, []).append(i)
+    return out
 
 
 def _find_cycle(

@@ -225,6 +225,7 @@ class EventStream:
 def build_result(
     stream: EventStream,
     *,
+    attempts: list[list[TaskError]] | None = None,
     started_at: float,
     started_perf: float,
     finished_at: float,
@@ -272,6 +273,7 @@ def build_result(
         values=stream.values,
         errors=errors,
         reasons=reasons,
+        attempts=attempts,
         started_at=started_at,
         started_perf=started_perf,
         finished_at=finished_at,

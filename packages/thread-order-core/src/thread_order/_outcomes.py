@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _events as ev
 from . import _readyset as rs
+from ._calls import TaskSkipped
 from ._records import TaskError
 from ._resources import Resources
 
@@ -44,14 +45,6 @@ class Special:
     has_timeouts: bool
     has_async: bool
     loop_lane: int  # the lane (``where`` index) of the event loop thread
-
-
-class Skip(Exception):
-    """Raised by a task's call to be SKIPPED (not FAILED), with a reason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def task_error(exc: BaseException) -> TaskError:
@@ -100,8 +93,8 @@ def record_skips(d: Dispatcher, skipped: Sequence[int], t: float) -> None:
 def failed(d: Dispatcher, i: int, w: int, exc: BaseException) -> None:
     """Record a task that raised (or asked to be skipped)."""
     t = clock()
-    if isinstance(exc, Skip) or type(exc).__name__ == "TaskSkipped":
-        reason = getattr(exc, "reason", str(exc))
+    if isinstance(exc, TaskSkipped):
+        reason = exc.reason
         settle(d, i, w, rs.SKIPPED, TaskError("Skipped", reason), t)
         return
     err = task_error(exc)
@@ -296,7 +289,6 @@ def plan_special(
 
 __all__ = [
     "EXIT",
-    "Skip",
     "Special",
     "failed",
     "plan_special",

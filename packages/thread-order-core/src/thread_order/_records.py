@@ -68,6 +68,16 @@ class TaskRecord:
     error: TaskError | None = None
     result: Any = None
     reason: str = ""
+    retried: tuple[TaskError, ...] = ()  # the failed attempts before the last one
+
+    @property
+    def attempts(self) -> int:
+        return len(self.retried) + 1
+
+    @property
+    def flaky(self) -> bool:
+        """Passed, but only after at least one failed attempt."""
+        return self.status is TaskStatus.PASSED and bool(self.retried)
 
     @property
     def duration(self) -> float | None:
@@ -90,6 +100,7 @@ class RunResult:
     __slots__ = (
         "_by_name",
         "_records",
+        "attempts",
         "codes",
         "duration",
         "ends",
@@ -121,6 +132,7 @@ class RunResult:
         values: list[Any],
         errors: dict[int, TaskError],
         reasons: dict[int, str],
+        attempts: list[list[TaskError]] | None = None,
         started_at: float,
         started_perf: float,
         finished_at: float,
@@ -138,6 +150,7 @@ class RunResult:
         self.values = values
         self.errors = errors
         self.reasons = reasons
+        self.attempts = attempts  # per task: errors of the failed attempts that were retried
         self.started_at = started_at
         self.started_perf = started_perf  # time.perf_counter() at started_at: task times - this
         self.finished_at = finished_at
@@ -157,6 +170,7 @@ class RunResult:
             error=self.errors.get(i),
             result=self.values[i],
             reason=self.reasons.get(i, ""),
+            retried=tuple(self.attempts[i]) if self.attempts else (),
         )
 
     def thread_of(self, i: int) -> str:
@@ -210,6 +224,14 @@ class RunResult:
         codes = self.codes
         return {status: codes.count(code) for code, status in STATUS_OF_CODE.items()}
 
+    def flaky(self) -> list[str]:
+        """Tasks that passed after a retry, in completion order."""
+        if not self.attempts or not any(self.attempts):
+            return []
+        return [
+            self.names[i] for i in self.order if self.attempts[i] and self.codes[i] == rs.PASSED
+        ]
+
     def summary_text(self) -> str:
         """The 1.4.0 summary line, without colour codes."""
         c = self.counts()
@@ -221,6 +243,9 @@ class RunResult:
             text += f", {c[TaskStatus.TIMED_OUT]} timed out"
         if c[TaskStatus.CANCELLED]:
             text += f", {c[TaskStatus.CANCELLED]} cancelled"
+        flaky = len(self.flaky())
+        if flaky:
+            text += f", {flaky} flaky"
         return f"==== {text} in {self.duration:.2f}s ===="
 
     def summary(self) -> dict[str, Any]:
@@ -254,6 +279,7 @@ class RunResult:
             "text": self.summary_text(),
             "cancelled": self.names_with(TaskStatus.CANCELLED),
             "timed_out": self.names_with(TaskStatus.TIMED_OUT),
+            "flaky": self.flaky(),
             "interrupted": self.interrupted,
         }
 

@@ -8,6 +8,7 @@ an event stream, hands both to a ``Dispatcher`` and folds the stream into a ``Ru
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import threading
@@ -16,10 +17,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import _events as ev
-from ._compiler import CompiledGraph, Registry, Task, normalize_names
+from ._asyncloop import LOOP_THREAD
+from ._calls import RunContext, build_call
+from ._compiler import CompiledGraph, Registry, Task, normalize_names, normalize_tags
 from ._dispatcher import Dispatcher
 from ._logging import configure_logging, logger_for_current_thread
-from ._records import RunResult, TaskStatus
+from ._options import TaskOptions
+from ._outcomes import plan_special
+from ._params import expand
+from ._records import RunResult, TaskError, TaskStatus
+from ._resources import check_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,11 +76,20 @@ class Scheduler:
         highlights: Sequence[tuple[Any, str]] | None = None,
         *,
         cancel_grace: float = 5.0,
+        task_timeout: float | None = None,
+        limits: Mapping[str, int] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.workers = _check_workers(workers)
         if cancel_grace < 0:
             raise ValueError(f"cancel_grace must be >= 0, got {cancel_grace}")
         self.cancel_grace = cancel_grace
+        # validated like a task's own timeout; it applies to tasks that set none
+        self.task_timeout = TaskOptions.build("(default)", timeout=task_timeout).timeout
+        self.limits = check_limits(limits)
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"deadline must be > 0 seconds, got {deadline!r}")
+        self.deadline = deadline
         self.store_results = store_results
         self.clear_results_on_start = clear_results_on_start
         self.skip_dependents = skip_dependents
@@ -106,9 +122,25 @@ class Scheduler:
         name: str,
         after: str | Iterable[str] | None = None,
         with_state: bool = False,
+        *,
+        tags: str | Iterable[str] | None = None,
+        params: Sequence[Any] | Mapping[str, Sequence[Any]] | None = None,
+        **options: Any,
     ) -> None:
-        """Register ``obj`` as task ``name``; ``after`` names may be registered later."""
-        self._registry.add(Task(name, obj, normalize_names(after, "after", name), with_state))
+        """Register ``obj`` as task ``name``; ``after`` names may be registered later.
+
+        ``options`` are those of ``TaskOptions.build``: ``timeout``, ``retries``,
+        ``retry_delay``, ``backoff``, ``retry_on``, ``run_if``, ``locks``. ``params`` makes one
+        task per value, named ``name[value]``.
+        """
+        deps = normalize_names(after, "after", name)
+        opts = TaskOptions.build(name, **options)
+        labels = normalize_tags(tags, name)
+        if params is None:
+            self._registry.add(Task(name, obj, deps, with_state, labels, opts))
+            return
+        for instance, kwargs in expand(name, params):
+            self._registry.add(Task(instance, obj, deps, with_state, labels, opts, name, kwargs))
 
     def dregister(
         self, after: str | Iterable[str] | None = None, with_state: bool = False
@@ -243,12 +275,21 @@ class Scheduler:
             with self.state_lock:
                 self.state.setdefault("results", {}).clear()
         results = self.state.setdefault("results", {}) if self.store_results else None
-        state = self.state
-        calls = [functools.partial(t.fn, state) if t.with_state else t.fn for t in tasks]
         fn_names = [getattr(t.fn, "__name__", t.name) for t in tasks]
         workers = min(self.workers, n) if n else self.workers
-        threads = [f"thread_{w}" for w in range(self.workers)]
+        threads = [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
         stream = ev.EventStream(graph.names, threads)
+        attempts: list[list[TaskError]] = [[] for _ in range(n)]
+        context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
+        calls = [build_call(t, i, graph.dependencies(i), context) for i, t in enumerate(tasks)]
+        special = plan_special(
+            n,
+            [t.options.timeout or self.task_timeout for t in tasks],
+            [t.options.locks for t in tasks],
+            [inspect.iscoroutinefunction(t.fn) for t in tasks],
+            self.limits,
+            self.workers,
+        )
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
@@ -272,6 +313,8 @@ class Scheduler:
             gate_starts="task_start" in self._callbacks,
             priority=None if priority is None else [priority.get(t, 0) for t in graph.names],
             max_failures=max_failures,
+            special=special,
+            deadline=self.deadline,
         )
         self._active = dispatcher
         try:
@@ -283,6 +326,7 @@ class Scheduler:
         t1 = time.perf_counter()
         result = ev.build_result(
             stream,
+            attempts=attempts,
             started_at=wall0,
             started_perf=t0,
             finished_at=wall0 + (t1 - t0),
