@@ -13,9 +13,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exitcodes import UsageError
+
+if TYPE_CHECKING:
+    from thread_order import RunResult, TaskRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,15 +79,14 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
 
 def record_run(
     path: str,
-    result: Any,
+    result: RunResult,
     modules: Mapping[str, str],
     logs: Mapping[str, str] | None = None,
     *,
     targets: Sequence[str],
     exit_code: int,
-    t0: float,
 ) -> int:
-    """Store one run; ``t0`` is the run's start on the ``perf_counter`` clock (``RunStarted``)."""
+    """Store one run and its tasks (task start times in epoch seconds); return its id."""
     counts = {str(k): v for k, v in result.counts().items()}
     with closing(connect(path)) as db, db:
         cur = db.execute(
@@ -105,7 +107,7 @@ def record_run(
         )
         run_id = int(cur.lastrowid or 0)
         logs = logs or {}
-        to_epoch = result.started_at - t0
+        to_epoch = result.started_at - result.started_perf
         db.executemany(
             f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({','.join('?' * 12)})",
             [_task_row(run_id, r, modules, to_epoch, logs) for r in result.records],
@@ -114,7 +116,7 @@ def record_run(
 
 
 def _task_row(
-    run_id: int, r: Any, modules: Mapping[str, str], to_epoch: float, logs: Mapping[str, str]
+    run_id: int, r: TaskRecord, modules: Mapping[str, str], to_epoch: float, logs: Mapping[str, str]
 ) -> tuple[Any, ...]:
     err = r.error
     return (

@@ -12,9 +12,12 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .tracebacks import format_traceback
+
+if TYPE_CHECKING:
+    from thread_order import RunResult
 
 LINE_WIDTH = 75
 STATUS_STYLE = {
@@ -94,17 +97,14 @@ class PlainReporter:
         self.tb = tb
         self.task_lines = task_lines
         self.extras = extras or SummaryExtras()
-        self.result: Any = None
-        self.t0 = 0.0  # the run's start on the perf_counter clock
+        self.result: RunResult | None = None
 
     def __call__(self, events: Sequence[Any]) -> None:
-        from thread_order import RunFinished, RunStarted, TaskFinished
+        from thread_order import RunFinished, TaskFinished
 
         for e in events:
             if isinstance(e, TaskFinished):
                 self.finished(e)
-            elif isinstance(e, RunStarted):
-                self.t0 = e.time
             elif isinstance(e, RunFinished):
                 self.result = e.result
                 self.summary(e.result)
@@ -125,12 +125,12 @@ class PlainReporter:
             for text in format_traceback(e.error.traceback, self.tb):
                 self.p.line(f"  {text}")
 
-    def summary(self, result: Any) -> None:
+    def summary(self, result: RunResult) -> None:
         for text, style in summary_lines(result, self.extras):
             self.p.line(text, style)
 
 
-def summary_lines(result: Any, extras: SummaryExtras) -> list[tuple[str, str | None]]:
+def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, str | None]]:
     """The end-of-run block: problems with reasons, durations, critical path, parallelism."""
     out: list[tuple[str, str | None]] = []
     problems = [r for r in result.records if str(r.status) != "PASSED"]
@@ -141,15 +141,15 @@ def summary_lines(result: Any, extras: SummaryExtras) -> list[tuple[str, str | N
             status = str(r.status)
             why = f"{r.error.type}: {r.error.message}" if r.error is not None else r.reason
             out.append((f"{status} {r.name} - {why}", STATUS_STYLE.get(status)))
-    timed = [r for r in result.records if r.duration is not None]
+    timed = [(r.duration, r) for r in result.records if r.duration is not None]
     if extras.durations is not None and timed:
-        timed.sort(key=lambda r: r.duration, reverse=True)
+        timed.sort(key=lambda dr: dr[0], reverse=True)
         shown = timed if extras.durations == 0 else timed[: extras.durations]
         out.append((f"slowest {len(shown)} durations:", "bold"))
-        out += [(f"  {r.duration:.2f}s {r.name} [{r.thread}]", None) for r in shown]
-    busy = sum(r.duration for r in timed)
+        out += [(f"  {d:.2f}s {r.name} [{r.thread}]", None) for d, r in shown]
+    busy = sum(d for d, _ in timed)
     if extras.names and timed:
-        path = critical_path(extras.names, extras.preds, {r.name: r.duration for r in timed})
+        path = critical_path(extras.names, extras.preds, {r.name: d for d, r in timed})
         if path is not None:
             chain, length = path
             out.append((f"critical path: {' -> '.join(chain)} ({length:.2f}s)", None))
@@ -173,7 +173,7 @@ def summary_lines(result: Any, extras: SummaryExtras) -> list[tuple[str, str | N
 def critical_path(
     names: Sequence[str], preds: Sequence[Sequence[int]], durations: Mapping[str, float]
 ) -> tuple[tuple[str, ...], float] | None:
-    from thread_order._analytics import analyze
+    from thread_order import analyze
 
     try:
         chain, length = analyze(names, preds).critical_path(durations)

@@ -22,7 +22,7 @@ def plan_lines(
     names: Sequence[str], preds: Sequence[Sequence[int]], prep: Prepared, opts: RunOptions
 ) -> list[str]:
     """The dry run: waves of the selected tasks, then what is mocked, left out or pulled in."""
-    from thread_order._analytics import analyze
+    from thread_order import analyze
 
     stats = analyze(names, preds)
     sel = prep.selection

@@ -14,9 +14,12 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .paths import ensure_parent
+
+if TYPE_CHECKING:
+    from thread_order import RunResult
 
 REPORT_VERSION = 1
 # Characters XML 1.0 cannot carry (ANSI colour codes in a log, NULs in an error message).
@@ -32,7 +35,7 @@ def _iso(epoch: float) -> str:
 
 
 def junit_tree(
-    result: Any, modules: Mapping[str, str], logs: Mapping[str, str] | None = None
+    result: RunResult, modules: Mapping[str, str], logs: Mapping[str, str] | None = None
 ) -> ET.ElementTree:
     counts = {str(k): v for k, v in result.counts().items()}
     failures = counts["FAILED"] + counts["TIMED_OUT"]
@@ -79,7 +82,10 @@ def junit_tree(
 
 
 def write_junit(
-    path: str, result: Any, modules: Mapping[str, str], logs: Mapping[str, str] | None = None
+    path: str,
+    result: RunResult,
+    modules: Mapping[str, str],
+    logs: Mapping[str, str] | None = None,
 ) -> None:
     ensure_parent(path)
     tree = junit_tree(result, modules, logs)
@@ -88,15 +94,14 @@ def write_junit(
 
 
 def json_record(
-    result: Any,
+    result: RunResult,
     modules: Mapping[str, str],
     logs: Mapping[str, str] | None = None,
     *,
     exit_code: int,
-    t0: float,
 ) -> dict[str, Any]:
     """The full run record: run fields plus one entry per task (times in epoch seconds)."""
-    to_epoch = result.started_at - t0
+    to_epoch = result.started_at - result.started_perf
     logs = logs or {}
     tasks = []
     for r in result.records:
@@ -147,15 +152,14 @@ def _jsonable(value: Any) -> Any:
 
 def write_json(
     path: str,
-    result: Any,
+    result: RunResult,
     modules: Mapping[str, str],
     logs: Mapping[str, str] | None = None,
     *,
     exit_code: int,
-    t0: float,
 ) -> None:
     ensure_parent(path)
-    record = json_record(result, modules, logs, exit_code=exit_code, t0=t0)
+    record = json_record(result, modules, logs, exit_code=exit_code)
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=2)
         fh.write("\n")

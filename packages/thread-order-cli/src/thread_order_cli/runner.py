@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
@@ -23,6 +23,9 @@ from .output import PlainReporter, Printer, SummaryExtras
 from .parsing import Injections, load_state_file, parse_extras
 from .paths import check_writable
 from .selection import Selection, select
+
+if TYPE_CHECKING:
+    from thread_order import CompiledGraph, RunResult, Scheduler
 
 
 @dataclass
@@ -71,7 +74,7 @@ def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
     return Prepared(suite, selection, state, injections, max(1, workers))
 
 
-def build_scheduler(opts: RunOptions, prep: Prepared) -> Any:
+def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
     """Create the scheduler, call the module hooks, register and compile the selected tasks."""
     from thread_order import GraphError, Scheduler
 
@@ -177,8 +180,9 @@ def _call_hook(module: Any, name: str, hook: Any, *args: Any) -> Any:
         ) from None
 
 
-def graph_ids(scheduler: Any) -> tuple[list[str], list[list[int]]]:
-    compiled = scheduler.compile()
+def graph_ids(scheduler: Scheduler) -> tuple[list[str], list[list[int]]]:
+    """Task names and each task's dependency ids, from the compiled graph."""
+    compiled: CompiledGraph = scheduler.compile()
     names = list(compiled.names)
     return names, [list(compiled.dependencies(i)) for i in range(len(names))]
 
@@ -249,17 +253,17 @@ def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
         if result.interrupted
         else (ExitCode.OK if result.ok else ExitCode.TASKS_FAILED)
     )
-    _record(opts, prep, result, code, reporter.t0, capture.logs())
+    _record(opts, prep, result, code, capture.logs())
     return code
 
 
 def _run(
-    scheduler: Any,
+    scheduler: Scheduler,
     live: Any,
     heartbeat: Any,
     shuffled: tuple[dict[str, int], int] | None,
     max_failures: int,
-) -> Any:
+) -> RunResult:
     from thread_order import RunInterrupted
 
     if live is not None:
@@ -278,9 +282,8 @@ def _run(
 def _record(
     opts: RunOptions,
     prep: Prepared,
-    result: Any,
+    result: RunResult,
     code: int,
-    t0: float,
     logs: Mapping[str, str],
 ) -> None:
     """Reports and history, after the run; failures here are reported, not fatal to the run."""
@@ -293,7 +296,7 @@ def _record(
         if opts.json_report:
             from .reports import write_json
 
-            write_json(opts.json_report, result, modules, logs, exit_code=code, t0=t0)
+            write_json(opts.json_report, result, modules, logs, exit_code=code)
         if not opts.no_history:
             from .history import record_run
 
@@ -304,7 +307,6 @@ def _record(
                 logs,
                 targets=opts.targets,
                 exit_code=code,
-                t0=t0,
             )
     except OSError as exc:
         raise UsageError(f"cannot write the run record: {exc}") from None
