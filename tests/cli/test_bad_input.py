@@ -186,6 +186,9 @@ def test_incompatible_flags(invoke: Invoke, flags: list[str]) -> None:
         (["--maxfail", "0"], "--maxfail"),
         (["--durations", "x"], "--durations"),
         (["--heartbeat", "-1"], "--heartbeat"),
+        (["--cancel-grace", "-1"], "--cancel-grace must be >= 0"),
+        (["--cancel-grace", "soon"], "--cancel-grace must be a number of seconds"),
+        (["--cancel-grace", "nan"], "--cancel-grace must be a number of seconds"),
         (["--shuffle=abc"], "--shuffle"),
     ],
 )

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import REPO, example, normalise
+from typer.testing import CliRunner
 
 
 def tdrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,3 +99,51 @@ def test_a_failure_is_shown_once_in_the_merged_output(tmp_path: Path) -> None:
     assert len(failure_lines) == 1, proc.stdout
     assert failure_lines[0].replace("thread_1", "thread_0") == line  # the 1.4.0 format
     assert "sterilize_instruments done in OR-3" in proc.stdout  # other records still shown
+
+
+def test_cancel_grace_bounds_the_wait_for_running_tasks(tmp_path: Path) -> None:
+    """--cancel-grace 0.2: 'second' (1.5 s) is still running when the grace ends: CANCELLED."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "thread_order_cli", example("slow.py")),
+            *("--workers", "2", "--cancel-grace", "0.2", "--no-history"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "first" in line and "PASSED" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    text = "".join(lines) + out
+    assert proc.returncode == 2, text + err
+    second = [t for t in text.splitlines() if t.startswith("[thread_") and " second " in t]
+    assert second and "CANCELLED" in second[0], text
+    assert "CANCELLED second - Cancelled: still running when the run was cancelled" in text
+
+
+def test_cancel_grace_is_passed_to_the_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import thread_order
+    from thread_order_cli.commands import run_app
+
+    seen: list[float] = []
+    real = thread_order.Scheduler
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: Any) -> None:
+            seen.append(kwargs["cancel_grace"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(thread_order, "Scheduler", Spy)
+    runner = CliRunner()
+    assert runner.invoke(run_app, [example("passing.py"), "--no-history"]).exit_code == 0
+    assert runner.invoke(run_app, [example("passing.py"), "--cancel-grace", "1.5"]).exit_code == 0
+    assert seen == [5.0, 1.5]

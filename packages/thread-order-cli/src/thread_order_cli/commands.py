@@ -187,6 +187,14 @@ def run(
     heartbeat: Annotated[
         str, typer.Option(help="Seconds between 'still running' lines (0 = off).")
     ] = "30",
+    cancel_grace: Annotated[
+        str,
+        typer.Option(
+            "--cancel-grace",
+            metavar="SECONDS",
+            help="After Ctrl-C, how long running tasks may finish before they are cancelled.",
+        ),
+    ] = "5",
     log: Annotated[
         bool, typer.Option(help="Write per-thread log files in the current folder.")
     ] = False,
@@ -233,6 +241,7 @@ def run(
         progress=progress,
         viewer=viewer,
         heartbeat=heartbeat,
+        cancel_grace=cancel_grace,
         log=log,
         verbose=verbose,
     )

@@ -6,6 +6,7 @@ instead of a usage panel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .exitcodes import UsageError
@@ -41,6 +42,7 @@ class RunOptions:
     last_failed: bool = False
     shuffle: str | None = None
     heartbeat: str = "30"
+    cancel_grace: str = "5"
     patterns: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
 
@@ -63,7 +65,9 @@ def positive_float(option: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise UsageError(f"{option} must be a number of seconds, got {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise UsageError(f"{option} must be a number of seconds, got {value!r}")
     if number < 0:
         raise UsageError(f"{option} must be >= 0, got {value}")
     return number
@@ -92,5 +96,6 @@ def validate(opts: RunOptions) -> None:
     positive_int("--maxfail", opts.maxfail)
     positive_int("--durations", opts.durations, allow_zero=True)
     positive_float("--heartbeat", opts.heartbeat)
+    positive_float("--cancel-grace", opts.cancel_grace)
     if opts.shuffle:
         positive_int("--shuffle", opts.shuffle, allow_zero=True)

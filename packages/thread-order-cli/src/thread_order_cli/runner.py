@@ -97,6 +97,7 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
             skip_dependents=opts.skip_deps,
             add_file_handler=opts.log,
             highlights=highlights,
+            cancel_grace=positive_float("--cancel-grace", opts.cancel_grace),
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
