@@ -209,7 +209,7 @@ def record_probe_run(history: str) -> None:
     scheduler.register(lambda: None, XSS)
     scheduler.register(lambda: 1 / 0, "after", after=XSS)
     result = scheduler.run()
-    record_run(history, result, {}, targets=["probe.py"], exit_code=1, t0=result.started_perf)
+    record_run(history, result, {}, targets=["probe.py"], exit_code=1)
 
 
 def test_chrome_trace_export(make_session: MakeSession) -> None:

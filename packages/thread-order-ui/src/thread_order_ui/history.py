@@ -100,7 +100,7 @@ def run_events(path: str, run_id: int, graph: dict[str, list[str]] | None) -> li
             raise UsageError(f"no run {run_id} in the history")
         tasks = db.execute(
             "SELECT name, status, thread, started_at, duration, error_type, error_message,"
-            " traceback, reason FROM tasks WHERE run_id = ? ORDER BY rowid",
+            " traceback, reason, log FROM tasks WHERE run_id = ? ORDER BY rowid",
             (run_id,),
         ).fetchall()
     (
@@ -136,7 +136,7 @@ def run_events(path: str, run_id: int, graph: dict[str, list[str]] | None) -> li
         },
         {"type": "run_started", "workers": workers, "wall": started},
     ]
-    for i, (_, status, thread, t_start, dur, etype, emsg, tb, reason) in enumerate(tasks):
+    for i, (_, status, thread, t_start, dur, etype, emsg, tb, reason, log) in enumerate(tasks):
         start = None if t_start is None else round(t_start - started, 6)
         end = start + dur if start is not None and dur is not None else None
         error = (
@@ -154,6 +154,7 @@ def run_events(path: str, run_id: int, graph: dict[str, list[str]] | None) -> li
                 "reason": reason,
             }
         )
+        events += [{"type": "log", "task": i, "line": line} for line in (log or "").splitlines()]
     events.append(
         {
             "type": "run_finished",

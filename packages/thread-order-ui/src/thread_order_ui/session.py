@@ -105,6 +105,7 @@ class _LogCapture(logging.Handler):
         self.log, self.ids = log, ids
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self._seen: set[int] = set()
+        self.lines: dict[str, list[str]] = {}  # task name -> its log lines, for the history
 
     def emit(self, record: logging.LogRecord) -> None:
         name = current_task()
@@ -254,7 +255,8 @@ class Session:
                 else (ExitCode.OK if result.ok else ExitCode.TASKS_FAILED)
             )
             final.update(self._summary(result, names, preds))
-            final["history_id"] = self._record(opts, prep, result, int(code), rerun_of)
+            logs = {name: "\n".join(lines) for name, lines in capture.lines.items()}
+            final["history_id"] = self._record(opts, prep, result, int(code), rerun_of, logs)
         except Exception as exc:  # report it on the page rather than lose it on a thread
             final.update({"error": f"{type(exc).__name__}: {exc}"})
         finally:
@@ -273,12 +275,17 @@ class Session:
             "duration": result.duration,
             "interrupted": result.interrupted,
             "counts": {str(k): v for k, v in result.counts().items()},
-            "critical_path": [ids[n] for n in chain],
+            "critical_path": [ids[n] for n in chain if n in ids],
         }
 
     @staticmethod
     def _record(
-        opts: RunOptions, prep: Prepared, result: RunResult, code: int, rerun_of: int | None
+        opts: RunOptions,
+        prep: Prepared,
+        result: RunResult,
+        code: int,
+        rerun_of: int | None,
+        logs: dict[str, str],
     ) -> int | None:
         if opts.no_history:
             return None
@@ -289,9 +296,9 @@ class Session:
             opts.history,
             result,
             modules,
+            logs,
             targets=opts.targets,
             exit_code=code,
-            t0=result.started_perf,
         )
         if rerun_of is not None:
             history.link(opts.history, run_id, rerun_of)
