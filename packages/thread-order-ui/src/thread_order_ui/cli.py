@@ -105,9 +105,10 @@ def run_server(
     from .app import create_app
     from .security import new_token
     from .server import LOOPBACK, bind, make_server, url_host
-    from .session import Session
+    from .session import RunRequest, Session
 
     session = Session(opts, layout_engine=layout)
+    session.prepare(RunRequest())  # a missing or broken suite fails now, not on the first click
     allowed = list(hosts)
     if host not in LOOPBACK:
         sys.stderr.write(
