@@ -228,3 +228,28 @@ def test_engine_failure_record_is_not_repeated_on_stderr(invoke: Invoke, tmp_pat
     assert "fn_a env=" in result.stderr  # the tasks' own records still are
     logged = "".join(p.read_text() for p in tmp_path.glob("*_thread_0.log"))
     assert "fn_c: RuntimeError: boom in c" in logged  # --log files keep the record
+
+
+def test_printer_batch_writes_plain_lines_once() -> None:
+    import io
+
+    from thread_order_cli.output import Printer
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, s: str) -> int:
+            Counting.writes += 1
+            return super().write(s)
+
+    stream = Counting()
+    printer = Printer(stream, color=False)
+    with printer.batch():
+        printer.line("one")
+        with printer.batch():  # nested: still one write at the outer end
+            printer.line("two")
+        assert stream.getvalue() == ""
+    assert stream.getvalue() == "one\ntwo\n"
+    assert Counting.writes == 1
+    printer.line("three")  # outside a batch: written at once
+    assert stream.getvalue().endswith("three\n")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -48,10 +49,35 @@ class Printer:
         self._console: Any = None
         self.hook: Callable[[str, str | None], None] | None = None  # set by a live view
         self._lock = threading.Lock()  # the heartbeat prints from its own thread
+        self._pending: list[str] | None = None  # plain lines held for one write (``batch``)
 
     def line(self, text: str = "", style: str | None = None) -> None:
         with self._lock:
-            self._line(text, style)
+            if self._pending is not None and self.hook is None and not self.color:
+                self._pending.append(text)
+            else:
+                self._line(text, style)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Plain lines printed inside are written in one call at the end, then flushed.
+
+        The engine delivers events in batches; one write per batch instead of one per task
+        keeps the per-task cost low, also when stdout is unbuffered (``PYTHONUNBUFFERED``).
+        """
+        with self._lock:
+            outer = self._pending is not None
+            if not outer:
+                self._pending = []
+        try:
+            yield
+        finally:
+            if not outer:
+                with self._lock:
+                    lines, self._pending = self._pending or [], None
+                    if lines:
+                        self.stream.write("\n".join(lines) + "\n")
+                self.flush()
 
     def _line(self, text: str, style: str | None) -> None:
         if self.hook is not None:
@@ -102,13 +128,13 @@ class PlainReporter:
     def __call__(self, events: Sequence[Any]) -> None:
         from thread_order import RunFinished, TaskFinished
 
-        for e in events:
-            if isinstance(e, TaskFinished):
-                self.finished(e)
-            elif isinstance(e, RunFinished):
-                self.result = e.result
-                self.summary(e.result)
-        self.p.flush()
+        with self.p.batch():
+            for e in events:
+                if isinstance(e, TaskFinished):
+                    self.finished(e)
+                elif isinstance(e, RunFinished):
+                    self.result = e.result
+                    self.summary(e.result)
 
     def finished(self, e: Any) -> None:
         status = str(e.status)
@@ -133,7 +159,7 @@ class PlainReporter:
 def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, str | None]]:
     """The end-of-run block: problems with reasons, durations, critical path, parallelism."""
     out: list[tuple[str, str | None]] = []
-    problems = [r for r in result.records if str(r.status) != "PASSED"]
+    problems = [r for r in result.records if r.status != "PASSED"]  # TaskStatus is a str
     if problems:
         out.append(("", None))
         out.append(("short summary:", "bold"))

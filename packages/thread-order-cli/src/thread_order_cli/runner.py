@@ -6,6 +6,7 @@ and from the ``RunResult`` it returns.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -201,8 +202,25 @@ def shuffle_priority(opts: RunOptions, tasks: list[TaskSpec]) -> tuple[dict[str,
 
 def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
     """Run tdrun for ``opts``; return the exit code. ``TdrunError`` escapes to the caller."""
-    prep = prepare(opts, known_options)
-    scheduler = build_scheduler(opts, prep)
+    was_enabled = gc.isenabled()
+    # Collecting a large suite allocates many long-lived objects (functions, marks, the parsed
+    # source): the cyclic GC would rescan them again and again. Pause it while loading, then
+    # freeze what was loaded so later collections during the run skip it.
+    gc.disable()
+    try:
+        prep = prepare(opts, known_options)
+        scheduler = build_scheduler(opts, prep)
+    finally:
+        if was_enabled:
+            gc.enable()
+    gc.freeze()
+    try:
+        return _execute(opts, prep, scheduler)
+    finally:
+        gc.unfreeze()
+
+
+def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
     out = Printer(sys.stdout)
     if opts.graph is not None:
         from .plan import render_graph

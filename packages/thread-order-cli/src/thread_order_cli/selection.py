@@ -141,11 +141,14 @@ class Selection:
     pulled_in: list[str] = field(default_factory=list)  # prerequisites added to the selection
 
     known: frozenset[str] = frozenset()  # every collected task
+    _running: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def after_of(self, task: TaskSpec) -> list[str]:
         """The dependencies to register: those that run, and unknown names (so the engine
         reports them)."""
-        keep = {t.name for t in self.run}
+        keep = self._running
+        if keep is None or len(keep) != len(self.run):
+            keep = self._running = frozenset(t.name for t in self.run)
         return [a for a in task.after if a in keep or a not in self.known]
 
 
