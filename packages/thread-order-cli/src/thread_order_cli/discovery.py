@@ -149,8 +149,13 @@ def collect(
     qualified = {
         (stem, name): f"{stem}::{name}" if counts[name] > 1 else name for stem, _, name, _, _ in raw
     }
+    owners: dict[str, list[str]] = {}  # function name -> its qualified names
+    for (_, fname), q in qualified.items():
+        owners.setdefault(fname, []).append(q)
     for stem, path, name, fn, meta in raw:
-        after = [_resolve(dep, stem, name, qualified, counts) for dep in meta.get("after", [])]
+        after = [
+            _resolve(dep, stem, name, qualified, counts, owners) for dep in meta.get("after", [])
+        ]
         suite.tasks.append(
             TaskSpec(
                 name=qualified[(stem, name)],
@@ -180,6 +185,7 @@ def _resolve(
     task: str,
     qualified: dict[tuple[str, str], str],
     counts: dict[str, int],
+    owners: dict[str, list[str]],
 ) -> str:
     """The unique name of dependency ``dep`` of ``stem::task``; unknown names pass through."""
     mod, sep, name = dep.rpartition("::")
@@ -187,12 +193,11 @@ def _resolve(
         return qualified.get((mod, name), dep)
     if (stem, dep) in qualified:
         return qualified[(stem, dep)]
-    if counts.get(dep, 0) > 1:
-        owners = sorted(q for (m, n), q in qualified.items() if n == dep)
+    matches = owners.get(dep, [])
+    if len(matches) > 1:
         raise CollectError(
-            f"{stem}::{task}: after={dep!r} is ambiguous, write one of {', '.join(owners)}"
+            f"{stem}::{task}: after={dep!r} is ambiguous, write one of {', '.join(sorted(matches))}"
         )
-    matches = [q for (m, n), q in qualified.items() if n == dep]
     return matches[0] if matches else dep
 
 
