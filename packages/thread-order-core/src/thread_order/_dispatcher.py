@@ -109,6 +109,7 @@ class Dispatcher:
         self.deadline = deadline
         self.special = special
         self.owner = [0] * workers  # thread ident currently serving each lane
+        self.abandoned: set[int | None] = set()  # threads whose task timed out
         self.watchdog: Watchdog | None = None
         self.loop: AsyncRunner | None = None
         if special is not None:
@@ -148,7 +149,8 @@ class Dispatcher:
         self.stream.deliver()
         if not interrupted:
             for t in self.threads:
-                t.join()
+                if t.ident not in self.abandoned:  # a timed-out task's thread is left alone
+                    t.join()
         return interrupted
 
     def _wait(self) -> None:

@@ -94,10 +94,14 @@ Event: TypeAlias = RunStarted | TaskDispatched | TaskStarted | TaskFinished | Ru
 Listener: TypeAlias = Callable[[Sequence[Event]], None]
 
 
-def skip_reason(names: Sequence[str], cause: int) -> str:
+_HOW = {rs.TIMED_OUT: "timed out", rs.CANCELLED: "was cancelled", rs.SKIPPED: "was skipped"}
+
+
+def skip_reason(names: Sequence[str], cause: int, cause_code: int = 0) -> str:
+    """Why a task was skipped: which upstream task did not pass, and how."""
     if cause < 0:
         return "no dependency failed (runs only when one does)"
-    return f"upstream {names[cause]} failed"
+    return f"upstream {names[cause]} {_HOW.get(cause_code, 'failed')}"
 
 
 class EventStream:
@@ -114,7 +118,7 @@ class EventStream:
         self.entries: list[Entry] = []
         self._listeners: list[Listener] = []
         self._pos = 0
-        self._settled = bytearray(n)
+        self._settled = bytearray(n)  # the terminal status code of each task, once typed
         self._count = 0
 
     def subscribe(self, listener: Listener) -> None:
@@ -172,7 +176,7 @@ class EventStream:
                     out.append(TaskStarted(names[i], i, self.thread_of(i), self.starts[i] or 0.0))
                     continue
             if not self._settled[i]:  # the first terminal entry of a task wins
-                self._settled[i] = 1
+                self._settled[i] = _code_of(e)
                 self._count += 1
                 out.append(self._finished(e))
         return out
@@ -215,11 +219,17 @@ class EventStream:
                 e[3],
             )
         if kind == SKIPPED:
-            reason = skip_reason(self.names, e[2])
+            reason = skip_reason(self.names, e[2], self._settled[e[2]] if e[2] >= 0 else 0)
             return TaskFinished(
                 name, i, TaskStatus.SKIPPED, "", None, e[3], self._count, reason=reason
             )
         return TaskFinished(name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason=e[3])
+
+
+def _code_of(e: Entry) -> int:
+    if isinstance(e, int):
+        return rs.PASSED
+    return {ENDED: e[2] if len(e) > 2 else rs.FAILED, SKIPPED: rs.SKIPPED}.get(e[0], rs.CANCELLED)
 
 
 def build_result(
@@ -258,7 +268,7 @@ def build_result(
                 errors[i] = e[3]
         elif kind == SKIPPED:
             codes[i] = rs.SKIPPED
-            reasons[i] = skip_reason(names, e[2])
+            reasons[i] = skip_reason(names, e[2], codes[e[2]] if e[2] >= 0 else 0)
         else:
             codes[i] = rs.CANCELLED
             reasons[i] = e[3]

@@ -225,6 +225,7 @@ def release_resources(d: Dispatcher, i: int) -> None:
 def timed_out(d: Dispatcher, i: int, token: int, err: TaskError) -> None:
     """The watchdog's report: settle the task and give its lane a fresh thread."""
     w = d.stream.where[i]
+    d.abandoned.add(d.owner[w])
     release_resources(d, i)
     settle(d, i, w, rs.TIMED_OUT, err)
     with d.lock:
