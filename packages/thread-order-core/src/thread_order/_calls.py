@@ -81,6 +81,24 @@ class RunContext:
 Inputs = list[tuple[str, tuple[int, ...], bool]]
 
 
+def _plain(task: Task, deps: Sequence[int], names: Sequence[str]) -> bool:
+    """True when calling the task is just calling its function: no param, condition or retry,
+    and (read off the code object, far cheaper than ``inspect.signature``) no parameter that
+    could receive a dependency's result. Most tasks of big suites are like this."""
+    if task.param or task.options.wraps_call:
+        return False
+    if not deps:
+        return True
+    code = getattr(inspect.unwrap(task.fn), "__code__", None)
+    if code is None:
+        return False
+    count = code.co_argcount + code.co_kwonlyargcount
+    if not count:
+        return True
+    taken = set(code.co_varnames[:count])
+    return not any(names[d] in taken or family_of(names[d]) in taken for d in deps)
+
+
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
     try:
         return inspect.signature(fn)
@@ -186,6 +204,8 @@ def build_call(task: Task, i: int, deps: Sequence[int], run: RunContext) -> Call
     """
     fn = task.fn
     args: tuple[Any, ...] = (run.state,) if task.with_state else ()
+    if _plain(task, deps, run.names):
+        return functools.partial(fn, *args) if args else fn
     param: Mapping[str, Any] = dict(task.param or {})
     deps = list(dict.fromkeys(deps))
     sig = _signature(fn)

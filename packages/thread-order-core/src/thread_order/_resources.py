@@ -22,6 +22,7 @@ class Resources:
         self.capacity = {name: limits.get(name, 1) for need in needs for name in need}
         self.in_use = dict.fromkeys(self.capacity, 0)
         self.waiting: list[int] = []
+        self.granted: set[int] = set()  # released from the line holding their resources
         self.lock = threading.Lock()
 
     def _free(self, i: int) -> bool:
@@ -34,6 +35,9 @@ class Resources:
     def acquire(self, i: int) -> bool:
         """Take task ``i``'s resources, or queue it and return False."""
         with self.lock:
+            if i in self.granted:  # it took them when it left the line
+                self.granted.discard(i)
+                return True
             queued = {r for k in self.waiting for r in self.needs[k]}
             if not queued.intersection(self.needs[i]) and self._free(i):
                 self._take(i)
@@ -53,6 +57,7 @@ class Resources:
                 blocked = {r for k in still for r in self.needs[k]}
                 if not blocked.intersection(self.needs[j]) and self._free(j):
                     self._take(j)
+                    self.granted.add(j)
                     started.append(j)
                 else:
                     still.append(j)
