@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 BIN := .venv/bin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test sync lint typecheck unit bench bench-smoke check-wheels clean
+.PHONY: demo test sync browser lint typecheck unit bench bench-smoke check-wheels clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -26,7 +26,11 @@ demo: sync
 	test $$code -eq 1
 
 ## Everything CI checks: lint, types, the test suite on both cores, a benchmark smoke pass.
-test: sync lint typecheck unit bench-smoke
+test: sync browser lint typecheck unit bench-smoke
+
+## Debian's chromium for the dashboard's browser tests (they skip, saying so, without it).
+browser:
+	@bash scripts/install-browser || echo "make: chromium could not be installed; the browser tests will be skipped"
 
 lint: sync
 	$(BIN)/ruff check --output-format concise .
