@@ -159,3 +159,40 @@ def test_run_result_converts_task_times_to_epoch() -> None:
     assert start is not None
     epoch = r.started_at + (start - r.started_perf)
     assert r.started_at <= epoch <= r.finished_at
+
+
+def test_iter_run_streams_records_as_tasks_complete() -> None:
+    s = Scheduler(workers=2, skip_dependents=True)
+    gate = threading.Event()
+    s.register(lambda: "fast", "fast")
+    s.register(lambda: gate.wait(5) and "slow", "slow")
+    s.register(lambda: 1 / 0, "bad")
+    s.register(lambda: None, "after_bad", after="bad")
+    seen: list[tuple[str, TaskStatus]] = []
+    stream = s.iter_run()
+    for record in stream:
+        seen.append((record.name, record.status))
+        if len(seen) == 3:
+            gate.set()  # "slow" is still running while the first three are already here
+    assert ("slow", TaskStatus.PASSED) == seen[-1]
+    assert set(seen) == {
+        ("fast", TaskStatus.PASSED),
+        ("slow", TaskStatus.PASSED),
+        ("bad", TaskStatus.FAILED),
+        ("after_bad", TaskStatus.SKIPPED),
+    }
+
+
+def test_leaving_iter_run_early_cancels_the_rest() -> None:
+    release = threading.Event()
+    s = Scheduler(workers=1, cancel_grace=0.1)
+    s.register(lambda: "first", "first")
+    s.register(lambda: release.wait(5), "blocked", after="first")
+    s.register(lambda: None, "never", after="blocked")
+    started = time.perf_counter()
+    for record in s.iter_run():
+        assert record.name == "first"
+        break
+    release.set()
+    assert time.perf_counter() - started < 3
+    assert s.cancel() is False  # nothing is running any more

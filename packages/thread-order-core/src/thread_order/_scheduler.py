@@ -11,9 +11,10 @@ import functools
 import inspect
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import _events as ev
@@ -25,7 +26,7 @@ from ._logging import configure_logging, logger_for_current_thread
 from ._options import TaskOptions
 from ._outcomes import plan_special
 from ._params import expand
-from ._records import RunResult, TaskError, TaskStatus
+from ._records import RunResult, TaskError, TaskRecord, TaskStatus
 from ._resources import check_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -232,6 +233,51 @@ class Scheduler:
 
     # -- running ------------------------------------------------------------------------------
 
+    def iter_run(
+        self, *, priority: Mapping[str, int] | None = None, max_failures: int = 0
+    ) -> Generator[TaskRecord, None, RunResult]:
+        """Run, yielding each task's record as it completes (skips and cancellations too).
+
+        The run itself goes on in a background thread, so callbacks and listeners fire there.
+        Leaving the loop early (``break``, an exception, Ctrl-C) cancels the rest of the run
+        and waits for it to wind down. The ``RunResult`` is the generator's return value.
+        """
+        records: queue.SimpleQueue[TaskRecord | None] = queue.SimpleQueue()
+
+        def forward(events: Sequence[ev.Event]) -> None:
+            for e in events:
+                if isinstance(e, ev.TaskFinished):
+                    records.put(_record_of(e))
+
+        outcome: list[RunResult | BaseException] = []
+
+        def drive() -> None:
+            try:
+                outcome.append(self._execute(priority, max_failures, extra=forward))
+            except BaseException as exc:  # handed to the consuming thread
+                outcome.append(exc)
+            finally:
+                records.put(None)
+
+        runner = threading.Thread(target=drive, name="thread_order_iter_run", daemon=True)
+        runner.start()
+        finished = False
+        try:
+            while (record := records.get()) is not None:
+                yield record
+            finished = True
+        finally:
+            if not finished:
+                while runner.is_alive() and not self.cancel():
+                    time.sleep(0.001)  # the run has not started its dispatcher yet
+                runner.join()
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            if isinstance(result, RunInterrupted) and not finished:
+                return result.result
+            raise result
+        return result
+
     def cancel(self) -> bool:
         """Cancel the run in progress from another thread, as Ctrl-C would.
 
@@ -266,7 +312,10 @@ class Scheduler:
         return self._execute(priority, max_failures)
 
     def _execute(
-        self, priority: Mapping[str, int] | None = None, max_failures: int = 0
+        self,
+        priority: Mapping[str, int] | None = None,
+        max_failures: int = 0,
+        extra: ev.Listener | None = None,
     ) -> RunResult:
         graph = self._registry.compile()
         tasks = self._registry.tasks
@@ -295,6 +344,8 @@ class Scheduler:
             stream.subscribe(self._callback_listener(self.workers))
         for listener in self._listeners:
             stream.subscribe(listener)
+        if extra is not None:
+            stream.subscribe(extra)
         log = logger_for_current_thread()
         wall0, t0 = time.time(), time.perf_counter()
         stream.emit([ev.RunStarted(n, self.workers, t0, wall0)])
@@ -343,6 +394,19 @@ class Scheduler:
         if interrupted:
             raise RunInterrupted(result, summary if summary is not None else result.summary())
         return result
+
+
+def _record_of(e: ev.TaskFinished) -> TaskRecord:
+    return TaskRecord(
+        name=e.task,
+        status=e.status,
+        thread=e.thread,
+        start=e.start,
+        end=e.time,
+        error=e.error,
+        result=e.result,
+        reason=e.reason,
+    )
 
 
 def _context(e: ev.TaskFinished) -> Any:
