@@ -39,6 +39,7 @@ PUBLIC = {
     "current_task",
     "default_workers",
     "dmark",
+    "expected_priority",
     "load_and_collect_functions",
     "mark",
     "profile",

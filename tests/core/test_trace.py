@@ -49,3 +49,21 @@ def test_profile_finds_the_critical_path_and_slack() -> None:
     assert prof.slack["long"] == pytest.approx(0.0, abs=1e-9)
     assert prof.slack["a"] > 0.03  # a and b took no time next to the 60 ms chain
     assert 0 < prof.parallelism <= 2.5
+
+
+def test_expected_priority_follows_recorded_durations() -> None:
+    from thread_order import expected_priority
+
+    s = Scheduler(workers=1)
+    order: list[str] = []
+    for name in ("quick1", "quick2", "slow_root"):
+        s.register(lambda name=name: order.append(name), name)
+    s.register(lambda: order.append("slow_tail"), "slow_tail", after="slow_root")
+    durations = {"quick1": 0.01, "quick2": 0.01, "slow_root": 1.0, "slow_tail": 2.0}
+    prio = expected_priority(s.compile(), durations)
+    assert prio["slow_root"] == 3_000_000
+    assert prio["quick1"] == 10_000
+    s.run(priority=prio)
+    assert order == ["slow_root", "slow_tail", "quick1", "quick2"]
+    unknown = expected_priority(s.compile(), {"slow_tail": 2.0, "slow_root": 1.0})
+    assert unknown["quick1"] == 1_500_000  # the median of the known durations

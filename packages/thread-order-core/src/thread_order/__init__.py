@@ -33,6 +33,7 @@ from ._logging import configure_logging as configure_logging
 from ._logging import validate_highlights as validate_highlights
 from ._marks import dmark as dmark
 from ._marks import mark as mark
+from ._priority import expected_priority as expected_priority
 from ._readyset import IMPLEMENTATION as IMPLEMENTATION
 from ._records import RunResult as RunResult
 from ._records import TaskError as TaskError
@@ -92,6 +93,7 @@ __all__ = [
     "current_task",
     "default_workers",
     "dmark",
+    "expected_priority",
     "load_and_collect_functions",
     "mark",
     "profile",
