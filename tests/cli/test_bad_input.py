@@ -190,13 +190,25 @@ def test_incompatible_flags(invoke: Invoke, flags: list[str]) -> None:
         (["--cancel-grace", "soon"], "--cancel-grace must be a number of seconds"),
         (["--cancel-grace", "nan"], "--cancel-grace must be a number of seconds"),
         (["--shuffle=abc"], "--shuffle"),
+        (["--timeout", "0"], "--timeout must be > 0 seconds"),
+        (["--timeout", "-2"], "--timeout must be > 0 seconds"),
+        (["--timeout", "soon"], "--timeout must be a number of seconds"),
+        (["--timeout", "inf"], "--timeout must be a number of seconds"),
+        (["--deadline", "0"], "--deadline must be > 0 seconds"),
+        (["--deadline", "x"], "--deadline must be a number of seconds"),
+        (["--limit", "api"], "--limit must be NAME=N"),
+        (["--limit", "=3"], "--limit must be NAME=N"),
+        (["--limit", "api=0"], "--limit 'api=0': N must be >= 1"),
+        (["--limit", "api=-1"], "--limit 'api=-1': N must be >= 1"),
+        (["--limit", "api=x"], "--limit 'api=x': N must be a whole number"),
+        (["--limit", "db=1", "--limit", "api"], "--limit must be NAME=N"),
     ],
 )
 def test_bad_option_values(invoke: Invoke, args: list[str], needle: str) -> None:
     one_line_error(invoke(example("passing.py"), *args), USAGE, needle)
 
 
-@pytest.mark.parametrize("option", ["--junitxml", "--json-report", "--history"])
+@pytest.mark.parametrize("option", ["--junitxml", "--json-report", "--history", "--trace"])
 def test_unwritable_output_path(invoke: Invoke, tmp_path: Path, option: str) -> None:
     (tmp_path / "afile").write_text("")
     one_line_error(
@@ -204,9 +216,10 @@ def test_unwritable_output_path(invoke: Invoke, tmp_path: Path, option: str) -> 
     )
 
 
-def test_output_path_is_a_directory(invoke: Invoke, tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--junitxml", "--trace"])
+def test_output_path_is_a_directory(invoke: Invoke, tmp_path: Path, option: str) -> None:
     (tmp_path / "out").mkdir()
-    one_line_error(invoke(example("passing.py"), "--junitxml", "out"), USAGE, "is a directory")
+    one_line_error(invoke(example("passing.py"), option, "out"), USAGE, option, "is a directory")
 
 
 def test_unknown_dependency(invoke: Invoke, suite) -> None:  # type: ignore[no-untyped-def]

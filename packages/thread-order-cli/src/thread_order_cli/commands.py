@@ -195,6 +195,31 @@ def run(
             help="After Ctrl-C, how long running tasks may finish before they are cancelled.",
         ),
     ] = "5",
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Default per-task timeout (tasks with their own timeout= keep it).",
+        ),
+    ] = None,
+    deadline: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS", help="Run deadline: tasks still running then are timed out."
+        ),
+    ] = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=N",
+            help="At most N tasks holding locks=[NAME] run at once (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    trace: Annotated[
+        str | None,
+        typer.Option(metavar="PATH", help="Write a Chrome/Perfetto trace of the run to PATH."),
+    ] = None,
     log: Annotated[
         bool, typer.Option(help="Write per-thread log files in the current folder.")
     ] = False,
@@ -242,6 +267,10 @@ def run(
         viewer=viewer,
         heartbeat=heartbeat,
         cancel_grace=cancel_grace,
+        timeout=timeout,
+        deadline=deadline,
+        limits=list(limit or []),
+        trace=trace,
         log=log,
         verbose=verbose,
     )

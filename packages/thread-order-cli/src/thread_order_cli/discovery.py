@@ -34,6 +34,8 @@ class TaskSpec:
     after: list[str]
     tags: tuple[str, ...]
     with_state: bool
+    params: Any = None  # @mark(params=...): the engine makes one task per value
+    options: dict[str, Any] = field(default_factory=dict)  # timeout, retries, run_if, locks...
 
 
 @dataclass
@@ -166,6 +168,8 @@ def collect(
                 after=after,
                 tags=tuple(meta.get("tags", ())),
                 with_state=bool(meta.get("with_state")),
+                params=meta.get("params"),
+                options=dict(meta.get("options") or {}),
             )
         )
     suite.explicit = [qualified[w] for w in wanted]

@@ -43,6 +43,10 @@ class RunOptions:
     shuffle: str | None = None
     heartbeat: str = "30"
     cancel_grace: str = "5"
+    timeout: str | None = None
+    deadline: str | None = None
+    limits: list[str] = field(default_factory=list)
+    trace: str | None = None
     patterns: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
 
@@ -73,6 +77,39 @@ def positive_float(option: str, value: str) -> float:
     return number
 
 
+def seconds(option: str, value: str | None) -> float | None:
+    """Parse a duration that must be > 0 (``--timeout``, ``--deadline``); None when not given."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise UsageError(f"{option} must be a number of seconds, got {value!r}")
+    if number <= 0:
+        raise UsageError(f"{option} must be > 0 seconds, got {value}")
+    return number
+
+
+def parse_limits(values: list[str]) -> dict[str, int]:
+    """``--limit NAME=N`` (repeatable) -> ``{NAME: N}``; the last value for a name wins."""
+    limits: dict[str, int] = {}
+    for value in values:
+        name, sep, count = value.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--limit must be NAME=N (e.g. --limit api=4), got {value!r}")
+        try:
+            number = int(count)
+        except ValueError:
+            raise UsageError(f"--limit {value!r}: N must be a whole number") from None
+        if number < 1:
+            raise UsageError(f"--limit {value!r}: N must be >= 1, got {number}")
+        limits[name] = number
+    return limits
+
+
 def validate(opts: RunOptions) -> None:
     """Reject incompatible or malformed options before anything is loaded."""
     if not opts.targets:
@@ -99,3 +136,6 @@ def validate(opts: RunOptions) -> None:
     positive_float("--cancel-grace", opts.cancel_grace)
     if opts.shuffle:
         positive_int("--shuffle", opts.shuffle, allow_zero=True)
+    seconds("--timeout", opts.timeout)
+    seconds("--deadline", opts.deadline)
+    parse_limits(opts.limits)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
 from .exitcodes import CollectError, ExitCode, UsageError
-from .options import RunOptions, positive_float, positive_int, validate
+from .options import RunOptions, parse_limits, positive_float, positive_int, seconds, validate
 from .output import PlainReporter, Printer, SummaryExtras
 from .parsing import Injections, load_state_file, parse_extras
 from .paths import check_writable
@@ -46,7 +46,12 @@ def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
     injections = parse_extras(opts.extras, known_options)
     state: dict[str, Any] = load_state_file(opts.state_file) if opts.state_file else {}
     state.update(injections.state)
-    for option, path in (("--junitxml", opts.junitxml), ("--json-report", opts.json_report)):
+    outputs = (
+        ("--junitxml", opts.junitxml),
+        ("--json-report", opts.json_report),
+        ("--trace", opts.trace),
+    )
+    for option, path in outputs:
         if path:
             check_writable(option, path)
     if not opts.no_history:
@@ -99,6 +104,9 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
             add_file_handler=opts.log,
             highlights=highlights,
             cancel_grace=positive_float("--cancel-grace", opts.cancel_grace),
+            task_timeout=seconds("--timeout", opts.timeout),
+            deadline=seconds("--deadline", opts.deadline),
+            limits=parse_limits(opts.limits),
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
@@ -109,9 +117,17 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
         if callable(hook):
             _call_hook(module, "setup_state", hook, scheduler.state)
     for task in prep.selection.run:
-        scheduler.register(
-            task.fn, task.name, after=prep.selection.after_of(task), with_state=task.with_state
-        )
+        try:
+            scheduler.register(
+                task.fn,
+                task.name,
+                after=prep.selection.after_of(task),
+                with_state=task.with_state,
+                params=task.params,
+                **task.options,
+            )
+        except ValueError as exc:  # a bad option the decorator could not know (a params clash)
+            raise CollectError(f"{task.path}: {exc}") from None
     try:
         scheduler.compile()
     except GraphError as exc:
@@ -308,6 +324,13 @@ def _record(
     """Reports and history, after the run; failures here are reported, not fatal to the run."""
     modules = {t.name: t.module for t in prep.suite.tasks}
     try:
+        if opts.trace:
+            from thread_order import write_trace
+
+            from .paths import ensure_parent
+
+            ensure_parent(opts.trace)
+            write_trace(result, opts.trace)
         if opts.junitxml:
             from .reports import write_junit
 
