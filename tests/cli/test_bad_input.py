@@ -232,13 +232,6 @@ def test_cycle_shows_the_path(invoke: Invoke, suite) -> None:  # type: ignore[no
     one_line_error(invoke(path), COLLECT, "dependency cycle: ", " -> ")
 
 
-def test_async_task_is_a_clear_error(invoke: Invoke, suite) -> None:  # type: ignore[no-untyped-def]
-    path = suite(
-        "asy.py", "from thread_order import mark\n\n@mark()\nasync def a(state):\n    pass\n"
-    )
-    one_line_error(invoke(path), COLLECT, "asy.py::a", "async def")
-
-
 @pytest.mark.parametrize(
     ("token", "needle"),
     [

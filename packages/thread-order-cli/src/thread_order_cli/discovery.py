@@ -9,7 +9,6 @@ to the same module first, then to a unique name anywhere, and ``module::name`` a
 from __future__ import annotations
 
 import fnmatch
-import inspect
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -144,7 +143,6 @@ def collect(
         raw += [(stem, path, name, fn, meta) for name, fn, meta in collected]
     if not raw:
         raise NothingCollected(f"no @mark tasks found in {', '.join(targets)}")
-    _check_async(raw)
     counts: dict[str, int] = {}
     for _, _, name, _, _ in raw:
         counts[name] = counts.get(name, 0) + 1
@@ -203,12 +201,3 @@ def _resolve(
             f"{stem}::{task}: after={dep!r} is ambiguous, write one of {', '.join(sorted(matches))}"
         )
     return matches[0] if matches else dep
-
-
-def _check_async(raw: Sequence[tuple[str, str, str, Any, dict[str, Any]]]) -> None:
-    for _, path, name, fn, _ in raw:
-        if inspect.iscoroutinefunction(fn):
-            raise CollectError(
-                f"{path}::{name}: async def tasks are collected but the engine cannot run "
-                "them yet; make it a plain def (or run the coroutine with asyncio.run inside)"
-            )
