@@ -139,3 +139,109 @@ def test_one_worker_runs_longest_chain_first_then_registration_order() -> None:
     order.clear()
     s.start()
     assert order == ["a", "b", "x", "y", "c", "z"]  # reproducible
+
+
+@st.composite
+def feature_mixes(draw: st.DrawFn) -> dict[str, Any]:
+    """Random DAGs where tasks may fail, be flaky (retried), time out, hold locks, and use
+    the ``all_done``/``any_failed`` trigger rules."""
+    base = draw(scenarios())
+    n = base["n"]
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["plain", "plain", "fail", "flaky", "timeout"]), min_size=n, max_size=n
+        )
+    )
+    rules = draw(
+        st.lists(
+            st.sampled_from(["all_passed", "all_passed", "all_done", "any_failed"]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    locks = draw(st.lists(st.sampled_from([(), (), ("db",), ("api",)]), min_size=n, max_size=n))
+    return {**base, "kinds": kinds, "rules": rules, "locks": locks, "skip": True}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(feature_mixes())
+def test_invariants_hold_with_timeouts_retries_rules_and_limits(sc: dict[str, Any]) -> None:
+    n, deps, kinds, rules, locks = sc["n"], sc["deps"], sc["kinds"], sc["rules"], sc["locks"]
+    limits = {"api": 2}
+    lock = threading.Lock()
+    tick = itertools.count()
+    started: dict[int, int] = {}
+    ended: dict[int, int] = {}
+    holding = {"db": 0, "api": 0}
+    peak = {"db": 0, "api": 0}
+    attempts = [0] * n
+
+    def make(i: int) -> Any:
+        def task() -> int:
+            with lock:
+                attempts[i] += 1
+                started.setdefault(i, next(tick))
+                for r in locks[i]:
+                    holding[r] += 1
+                    peak[r] = max(peak[r], holding[r])
+            try:
+                if kinds[i] == "timeout":
+                    time.sleep(0.05)
+                if kinds[i] == "fail" or (kinds[i] == "flaky" and attempts[i] == 1):
+                    raise RuntimeError(f"t{i}")
+                return i
+            finally:
+                with lock:
+                    for r in locks[i]:
+                        holding[r] -= 1
+                    ended[i] = next(tick)
+
+        return task
+
+    s = Scheduler(workers=sc["workers"], skip_dependents=True, limits=limits)
+    for i in sc["order"]:
+        s.register(
+            make(i),
+            f"t{i}",
+            after=[f"t{d}" for d in deps[i]],
+            run_if=rules[i],
+            locks=list(locks[i]),
+            retries=1 if kinds[i] == "flaky" else 0,
+            timeout=0.01 if kinds[i] == "timeout" else None,
+        )
+    result = s.run()
+    status = {i: result[f"t{i}"].status for i in range(n)}
+    assert len(result) == n
+    assert sum(result.counts().values()) == n
+    for i in range(n):
+        dep_ok = [status[d] is TaskStatus.PASSED for d in deps[i]]
+        if rules[i] == "all_passed":
+            should_run = all(dep_ok)
+        elif rules[i] == "any_failed":
+            should_run = not all(dep_ok)
+        else:
+            should_run = True
+        assert (status[i] is not TaskStatus.SKIPPED) == should_run, (i, rules[i], status)
+        if i in started:
+            for d in deps[i]:  # every dependency had finished, was skipped, or was given up on
+                assert d in ended or status[d] in (TaskStatus.TIMED_OUT, TaskStatus.SKIPPED)
+                if d in ended and status[d] is not TaskStatus.TIMED_OUT:
+                    assert ended[d] < started[i]
+        if should_run:
+            expected = {
+                "plain": TaskStatus.PASSED,
+                "flaky": TaskStatus.PASSED,
+                "fail": TaskStatus.FAILED,
+                "timeout": TaskStatus.TIMED_OUT,
+            }[kinds[i]]
+            assert status[i] is expected, (i, kinds[i], status[i])
+            if kinds[i] == "flaky":
+                assert result[f"t{i}"].attempts == 2
+    assert peak["db"] <= 1
+    assert peak["api"] <= limits["api"]
+    passed = {f"t{i}" for i in range(n) if status[i] is TaskStatus.PASSED}
+    assert set(s.state["results"]) == passed

@@ -201,11 +201,13 @@ def run_special(d: Dispatcher, i: int, w: int) -> int:
         value = d.calls[i]()
     except BaseException as exc:  # a task's failure, whatever it raised
         if token and d.watchdog is not None and not d.watchdog.disarm(token):
+            release_resources(d, i)  # timed out earlier: only now is the thread out of it
             return EXIT
         release_resources(d, i)
         failed(d, i, w, exc)
         return d._next_or_idle(w)
     if token and d.watchdog is not None and not d.watchdog.disarm(token):
+        release_resources(d, i)  # timed out earlier: only now is the thread out of it
         return EXIT
     release_resources(d, i)
     passed(d, i, w, value, clock())
@@ -226,7 +228,7 @@ def timed_out(d: Dispatcher, i: int, token: int, err: TaskError) -> None:
     """The watchdog's report: settle the task and give its lane a fresh thread."""
     w = d.stream.where[i]
     d.abandoned.add(d.owner[w])
-    release_resources(d, i)
+    # its locks stay held until its thread really returns (run_special releases them then)
     settle(d, i, w, rs.TIMED_OUT, err)
     with d.lock:
         if not d.finished and not d.stopping:
