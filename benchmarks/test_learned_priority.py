@@ -47,9 +47,7 @@ def _suite() -> tuple[Scheduler, dict[str, float]]:
     return s, plan
 
 
-def test_second_run_is_faster_with_learned_priorities(
-    benchmark: Any, scheduler_core: Any
-) -> None:
+def test_second_run_is_faster_with_learned_priorities(benchmark: Any, scheduler_core: Any) -> None:
     s, plan = _suite()
     names = list(plan)
     first = s.run(priority=dict.fromkeys(names, 0))  # registration order

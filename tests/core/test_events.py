@@ -174,7 +174,7 @@ def test_iter_run_streams_records_as_tasks_complete() -> None:
         seen.append((record.name, record.status))
         if len(seen) == 3:
             gate.set()  # "slow" is still running while the first three are already here
-    assert ("slow", TaskStatus.PASSED) == seen[-1]
+    assert seen[-1] == ("slow", TaskStatus.PASSED)
     assert set(seen) == {
         ("fast", TaskStatus.PASSED),
         ("slow", TaskStatus.PASSED),

@@ -276,7 +276,7 @@ def test_mark_carries_options_to_registration(tmp_path: Any) -> None:
         "def per(param):\n"
         "    return param\n"
     )
-    module, functions, single = load_and_collect_functions(str(suite))
+    _module, functions, single = load_and_collect_functions(str(suite))
     s = Scheduler(workers=2)
     register_functions(s, functions, None, single)
     r = s.run()

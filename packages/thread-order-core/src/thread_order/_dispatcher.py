@@ -120,6 +120,9 @@ class Dispatcher:
                     lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late)
                 )
         self.core.reset(skip_dependents, priority)
+        skipped = self.core.take_skipped()  # e.g. an on-failure task with no dependency
+        if skipped:
+            oc.record_skips(self, skipped, clock())
 
     # -- the thread that called start() -------------------------------------------------------
 
