@@ -119,7 +119,7 @@ def test_history_stores_logs_and_show_prints_a_failed_tasks_log(
     assert not any("left says" in line for line in lines)  # passed tasks: no log shown
 
 
-def test_an_older_history_database_gains_the_log_column(tmp_path: Path) -> None:
+def test_an_older_history_database_gains_the_new_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
         db.execute(
@@ -132,7 +132,7 @@ def test_an_older_history_database_gains_the_log_column(tmp_path: Path) -> None:
         columns = [row[1] for row in db.execute("PRAGMA table_info(tasks)")]
     finally:
         db.close()
-    assert columns[-1] == "log"
+    assert columns[-3:] == ["log", "attempts", "retried"]
 
 
 def test_capture_is_detached_and_levels_untouched_after_the_run(

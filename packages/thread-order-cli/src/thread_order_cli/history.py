@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS runs (
     skipped INTEGER NOT NULL,
     cancelled INTEGER NOT NULL,
     interrupted INTEGER NOT NULL,
-    exit_code INTEGER NOT NULL
+    exit_code INTEGER NOT NULL,
+    timed_out INTEGER NOT NULL DEFAULT 0,
+    flaky INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS tasks (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -46,14 +48,24 @@ CREATE TABLE IF NOT EXISTS tasks (
     error_message TEXT,
     traceback TEXT,
     reason TEXT NOT NULL,
-    log TEXT
+    log TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    retried TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_run ON tasks(run_id);
 """
 
 TASK_COLUMNS = (
     "run_id, name, module, status, thread, started_at, duration, error_type, error_message,"
-    " traceback, reason, log"
+    " traceback, reason, log, attempts, retried"
+)
+# Columns added after the first schema: (table, column, declaration), added to older databases.
+_ADDED = (
+    ("tasks", "log", "TEXT"),
+    ("tasks", "attempts", "INTEGER NOT NULL DEFAULT 1"),
+    ("tasks", "retried", "TEXT"),
+    ("runs", "timed_out", "INTEGER NOT NULL DEFAULT 0"),
+    ("runs", "flaky", "INTEGER NOT NULL DEFAULT 0"),
 )
 NOT_PASSED = ("FAILED", "SKIPPED", "CANCELLED", "TIMED_OUT")
 
@@ -69,9 +81,13 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(p)
         db.executescript(SCHEMA)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
-        if "log" not in columns:  # a database from before per-task logs
-            db.execute("ALTER TABLE tasks ADD COLUMN log TEXT")
+        columns = {
+            table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for table in ("runs", "tasks")
+        }
+        for table, column, declaration in _ADDED:  # a database from an older tdrun
+            if column not in columns[table]:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"--history {path}: not a run history database ({exc})") from None
     return db
@@ -91,7 +107,8 @@ def record_run(
     with closing(connect(path)) as db, db:
         cur = db.execute(
             "INSERT INTO runs (started_at, duration, targets, workers, passed, failed, skipped,"
-            " cancelled, interrupted, exit_code) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " cancelled, interrupted, exit_code, timed_out, flaky)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 result.started_at,
                 result.duration,
@@ -103,13 +120,15 @@ def record_run(
                 counts["CANCELLED"],
                 int(result.interrupted),
                 int(exit_code),
+                counts["TIMED_OUT"],
+                len(result.flaky()),
             ),
         )
         run_id = int(cur.lastrowid or 0)
         logs = logs or {}
         to_epoch = result.started_at - result.started_perf
         db.executemany(
-            f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({','.join('?' * 12)})",
+            f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({','.join('?' * 14)})",
             [_task_row(run_id, r, modules, to_epoch, logs) for r in result.records],
         )
     return run_id
@@ -132,6 +151,12 @@ def _task_row(
         err.traceback if err else None,
         r.reason,
         logs.get(r.name) or None,
+        r.attempts,
+        json.dumps(
+            [{"type": e.type, "message": e.message, "traceback": e.traceback} for e in r.retried]
+        )
+        if r.retried
+        else None,
     )
 
 
@@ -158,7 +183,7 @@ def recent_runs(path: str, limit: int) -> list[tuple[Any, ...]]:
     with closing(connect(path, create=False)) as db:
         return db.execute(
             "SELECT id, started_at, duration, passed, failed, skipped, cancelled, exit_code,"
-            " targets FROM runs ORDER BY id DESC LIMIT ?",
+            " targets, timed_out, flaky FROM runs ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
 
@@ -168,8 +193,8 @@ def run_tasks(path: str, run_id: int) -> list[tuple[Any, ...]]:
         if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             raise UsageError(f"no run {run_id} in {path}")
         return db.execute(
-            "SELECT name, status, thread, duration, error_type, error_message, reason, log"
-            " FROM tasks WHERE run_id = ? ORDER BY rowid",
+            "SELECT name, status, thread, duration, error_type, error_message, reason, log,"
+            " attempts FROM tasks WHERE run_id = ? ORDER BY rowid",
             (run_id,),
         ).fetchall()
 
@@ -180,11 +205,14 @@ def format_time(epoch: float) -> str:
 
 def history_lines(rows: Iterable[tuple[Any, ...]]) -> list[str]:
     out = []
-    for rid, started, dur, p, f, s, c, code, targets in rows:
+    for rid, started, dur, p, f, s, c, code, targets, timed_out, flaky in rows:
         what = ", ".join(json.loads(targets))
-        extra = f", {c} cancelled" if c else ""
+        extra = f", {timed_out} timed out" if timed_out else ""
+        extra += f", {c} cancelled" if c else ""
+        extra += f", {flaky} flaky" if flaky else ""
+        failed = f - timed_out  # the failed column counts timed-out tasks too
         out.append(
-            f"#{rid}  {format_time(started)}  {p} passed, {f} failed, {s} skipped{extra}"
+            f"#{rid}  {format_time(started)}  {p} passed, {failed} failed, {s} skipped{extra}"
             f" in {dur:.2f}s  exit {code}  {what}"
         )
     return out

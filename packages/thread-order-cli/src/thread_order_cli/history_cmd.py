@@ -45,9 +45,13 @@ def show_run(
     from .history import run_tasks
 
     def action() -> int:
-        for name, status, thread, dur, etype, emsg, reason, log in run_tasks(history, run_id):
+        from .output import attempts_note
+
+        for row in run_tasks(history, run_id):
+            name, status, thread, dur, etype, emsg, reason, log, attempts = row
             took = f"{dur:.2f}s" if dur is not None else "-"
             why = f"{etype}: {emsg}" if etype else reason
+            why = (why + attempts_note(status, attempts or 1)).strip()
             typer.echo(f"{status:<9} {name}  [{thread or '-'}] {took}  {why}".rstrip())
             if log and status in ("FAILED", "TIMED_OUT"):
                 typer.echo("  log:")

@@ -27,6 +27,7 @@ STATUS_STYLE = {
     "SKIPPED": "yellow",
     "CANCELLED": "yellow",
     "TIMED_OUT": "red",
+    "FLAKY": "yellow",
 }
 
 
@@ -117,12 +118,14 @@ class PlainReporter:
         tb: str = "short",
         task_lines: bool = True,
         extras: SummaryExtras | None = None,
+        attempts: Callable[[str], int] | None = None,
     ) -> None:
         self.p = printer
         self.total = total
         self.tb = tb
         self.task_lines = task_lines
         self.extras = extras or SummaryExtras()
+        self.attempts = attempts
         self.result: RunResult | None = None
 
     def __call__(self, events: Sequence[Any]) -> None:
@@ -141,7 +144,7 @@ class PlainReporter:
         if e.error is not None and status != "CANCELLED":
             self.p.line(f"[{e.thread}] {e.task}: {e.error.type}: {e.error.message}", "red")
         if self.task_lines:
-            line = task_line(e.thread, e.task, status, e.count, self.total)
+            line = task_line(e.thread, e.task, self._status_text(e, status), e.count, self.total)
             if e.reason and status == "SKIPPED":
                 line += f" ({e.reason})"
             self.p.line(line, STATUS_STYLE.get(status))
@@ -151,9 +154,26 @@ class PlainReporter:
             for text in format_traceback(e.error.traceback, self.tb):
                 self.p.line(f"  {text}")
 
+    def _status_text(self, e: Any, status: str) -> str:
+        """``PASSED (flaky: 2 attempts)`` for a retried task; the bare status otherwise."""
+        attempts = getattr(e, "attempts", None)  # an engine whose events carry it
+        if not isinstance(attempts, int):
+            attempts = self.attempts(e.task) if self.attempts is not None else 0
+        return status + attempts_note(status, attempts)
+
     def summary(self, result: RunResult) -> None:
         for text, style in summary_lines(result, self.extras):
             self.p.line(text, style)
+
+
+def attempts_note(status: str, attempts: int) -> str:
+    """`` (flaky: N attempts)`` after a pass that needed a retry, `` (N attempts)`` after a
+    failure or timeout that was retried; nothing for a single attempt."""
+    if attempts <= 1:
+        return ""
+    if status == "PASSED":
+        return f" (flaky: {attempts} attempts)"
+    return f" ({attempts} attempts)" if status in ("FAILED", "TIMED_OUT") else ""
 
 
 def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, str | None]]:
@@ -166,7 +186,21 @@ def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, s
         for r in problems:
             status = str(r.status)
             why = f"{r.error.type}: {r.error.message}" if r.error is not None else r.reason
+            why += attempts_note(status, r.attempts)
             out.append((f"{status} {r.name} - {why}", STATUS_STYLE.get(status)))
+    flaky = [r for r in result.records if r.flaky]
+    if flaky:
+        out.append(("", None))
+        out.append(("flaky (passed after a retry):", "bold"))
+        for r in flaky:
+            last = r.retried[-1]
+            out.append(
+                (
+                    f"FLAKY {r.name} - passed on attempt {r.attempts}; "
+                    f"retried after {last.type}: {last.message}",
+                    "yellow",
+                )
+            )
     timed = [(r.duration, r) for r in result.records if r.duration is not None]
     if extras.durations is not None and timed:
         timed.sort(key=lambda dr: dr[0], reverse=True)

@@ -3,7 +3,10 @@
 JUnit: one ``<testcase>`` per task (classname = module, name = task, time = duration), a
 ``<failure>`` with message and traceback, ``<skipped message="upstream X failed">``, and the
 thread as a ``<property>``, the task's captured log as ``<system-out>``. Cancelled tasks are
-skipped with their reason.
+skipped with their reason. A timed-out task is a ``<failure type="TimeoutError">`` whose message
+is ``timed out after ...`` and whose body is the stack where it was stuck. A retried task has
+an ``attempts`` property and one ``retried`` property per failed attempt; the failed attempts'
+tracebacks are appended to ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from .paths import ensure_parent
 
 if TYPE_CHECKING:
-    from thread_order import RunResult
+    from thread_order import RunResult, TaskError
 
-REPORT_VERSION = 1
+REPORT_VERSION = 1  # fields are only ever added (attempts, flaky, retried came later)
 # Characters XML 1.0 cannot carry (ANSI colour codes in a log, NULs in an error message).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -61,13 +64,25 @@ def junit_tree(
             name=r.name,
             time=f"{r.duration or 0.0:.3f}",
         )
-        if r.thread:
+        if r.thread or r.retried:
             props = ET.SubElement(case, "properties")
-            ET.SubElement(props, "property", name="thread", value=r.thread)
+            if r.thread:
+                ET.SubElement(props, "property", name="thread", value=r.thread)
+            if r.retried:
+                ET.SubElement(props, "property", name="attempts", value=str(r.attempts))
+                ET.SubElement(props, "property", name="flaky", value=str(r.flaky).lower())
+                for k, e in enumerate(r.retried, 1):
+                    text = _xml(f"attempt {k}: {e.type}: {e.message}")
+                    ET.SubElement(props, "property", name="retried", value=text)
         status = str(r.status)
         if status in ("FAILED", "TIMED_OUT"):
             err = r.error
-            message = f"{err.type}: {err.message}" if err else status
+            if err is None:
+                message = status
+            elif status == "TIMED_OUT":
+                message = err.message  # "timed out after 2s; ..."
+            else:
+                message = f"{err.type}: {err.message}"
             node = ET.SubElement(
                 case, "failure", message=_xml(message), type=err.type if err else status
             )
@@ -75,9 +90,11 @@ def junit_tree(
         elif status in ("SKIPPED", "CANCELLED"):
             message = r.reason or (r.error.message if r.error else status.lower())
             ET.SubElement(case, "skipped", message=_xml(message))
-        log = logs.get(r.name) if logs else None
-        if log:
-            ET.SubElement(case, "system-out").text = _xml(log)
+        out = [logs[r.name]] if logs and logs.get(r.name) else []
+        for k, e in enumerate(r.retried, 1):
+            out.append(f"--- attempt {k} failed: {e.type}: {e.message}\n{e.traceback}".rstrip())
+        if out:
+            ET.SubElement(case, "system-out").text = _xml("\n".join(out))
     return ET.ElementTree(suites)
 
 
@@ -116,14 +133,10 @@ def json_record(
                 "end": None if r.end is None else r.end + to_epoch,
                 "duration": r.duration,
                 "reason": r.reason,
-                "error": None
-                if err is None
-                else {
-                    "type": err.type,
-                    "message": err.message,
-                    "traceback": err.traceback,
-                    "context": _jsonable(err.context),
-                },
+                "error": None if err is None else _error(err),
+                "attempts": r.attempts,
+                "flaky": r.flaky,
+                "retried": [_error(e) for e in r.retried],
                 "result": _jsonable(r.result),
                 "log": logs.get(r.name, ""),
             }
@@ -138,7 +151,17 @@ def json_record(
         "exit_code": int(exit_code),
         "counts": {str(k).lower(): v for k, v in result.counts().items()},
         "summary": result.summary_text(),
+        "flaky": result.flaky(),
         "tasks": tasks,
+    }
+
+
+def _error(err: TaskError) -> dict[str, Any]:
+    return {
+        "type": err.type,
+        "message": err.message,
+        "traceback": err.traceback,
+        "context": _jsonable(err.context),
     }
 
 

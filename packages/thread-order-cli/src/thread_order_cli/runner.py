@@ -13,9 +13,10 @@ import random
 import sys
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .attempts import AttemptCounter, retries_of
 from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
 from .exitcodes import CollectError, ExitCode, UsageError
@@ -38,6 +39,7 @@ class Prepared:
     state: dict[str, Any]
     injections: Injections
     workers: int
+    attempts: AttemptCounter = field(default_factory=AttemptCounter)
 
 
 def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
@@ -118,8 +120,11 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
             _call_hook(module, "setup_state", hook, scheduler.state)
     for task in prep.selection.run:
         try:
+            fn = task.fn
+            if retries_of(task.options):
+                fn = prep.attempts.wrap(fn, task.name)
             scheduler.register(
-                task.fn,
+                fn,
                 task.name,
                 after=prep.selection.after_of(task),
                 with_state=task.with_state,
@@ -266,7 +271,12 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
         live = LiveView(out, total=len(names), workers=prep.workers, viewer=opts.viewer)
         scheduler.subscribe(live)
     reporter = PlainReporter(
-        out, total=len(names), tb=opts.tb, task_lines=live is None, extras=extras
+        out,
+        total=len(names),
+        tb=opts.tb,
+        task_lines=live is None,
+        extras=extras,
+        attempts=prep.attempts.get,
     )
     scheduler.subscribe(reporter)
     heartbeat = None

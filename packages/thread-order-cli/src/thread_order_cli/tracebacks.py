@@ -1,7 +1,9 @@
 """``--tb long|short|line|no``: render a task's stored traceback text.
 
 The engine stores the full ``traceback.format_exception`` text. Frames inside thread_order itself
-(the dispatcher, the ``@mark`` wrapper) say nothing about the user's failure and are dropped.
+(the dispatcher, the ``@mark`` wrapper), tdrun's attempt counter and the thread bootstrap say
+nothing about the user's failure and are dropped. A timed-out task's "traceback" is the stack
+where it was stuck; its header is kept.
 """
 
 from __future__ import annotations
@@ -10,7 +12,19 @@ import re
 
 TB_STYLES = ("long", "short", "line", "no")
 _FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>.*)$')
-_ENGINE = re.compile(r"[\\/]thread_order[\\/]")
+_ENGINE = re.compile(
+    r"[\\/]thread_order[\\/]|[\\/]thread_order_cli[\\/]attempts\.py\"|[\\/]threading\.py\""
+)
+_HEADERS = ("Traceback (most recent call last)", "Stack of the timed-out task")
+_DEFAULT_HEADER = "Traceback (most recent call last):"
+
+
+def header_of(text: str) -> str:
+    """The traceback's first line (``Traceback ...`` or a timed-out task's ``Stack of ...``)."""
+    for line in text.splitlines():
+        if line.startswith(_HEADERS):
+            return line
+    return _DEFAULT_HEADER
 
 
 def _split(text: str) -> tuple[list[list[str]], list[str]]:
@@ -18,7 +32,7 @@ def _split(text: str) -> tuple[list[list[str]], list[str]]:
     frames: list[list[str]] = []
     tail: list[str] = []
     for line in text.rstrip("\n").splitlines():
-        if line.startswith("Traceback (most recent call last)"):
+        if line.startswith(_HEADERS):
             continue
         if _FRAME.match(line):
             frames.append([line])
@@ -49,7 +63,7 @@ def format_traceback(text: str, style: str) -> list[str]:
         return [f"{m['file']}:{m['line']}: {last}"]
     if style == "short":
         frames = frames[-1:]
-    lines = ["Traceback (most recent call last):"]
+    lines = [header_of(text)]
     for f in frames:
         lines += f
     return lines + tail
