@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, Invoke, example
@@ -71,3 +72,25 @@ def test_durations_critical_path_and_parallelism(invoke: Invoke) -> None:
     assert "slowest 2 durations:" in result.stdout
     assert "critical path: a -> b (" in result.stdout
     assert "parallelism: " in result.stdout
+
+
+def test_critical_path_and_parallelism_come_from_the_engine_profile(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import thread_order
+
+    seen: list[thread_order.RunProfile] = []
+    real = thread_order.profile
+
+    def spy(result: thread_order.RunResult, graph: thread_order.CompiledGraph) -> Any:
+        seen.append(real(result, graph))
+        return seen[-1]
+
+    monkeypatch.setattr(thread_order, "profile", spy)
+    result = invoke(example("passing.py"), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1
+    prof = seen[0]
+    chain = " -> ".join(prof.critical_path)
+    assert f"critical path: {chain} ({prof.critical_seconds:.2f}s)\n" in result.stdout
+    assert f"parallelism: {prof.parallelism:.2f} (busy {prof.busy_seconds:.2f}s" in result.stdout

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .tracebacks import format_traceback
 
 if TYPE_CHECKING:
-    from thread_order import RunResult
+    from thread_order import CompiledGraph, RunResult
 
 LINE_WIDTH = 75
 STATUS_STYLE = {
@@ -102,8 +102,7 @@ class SummaryExtras:
     """What the end summary adds to the 1.4.0 line."""
 
     durations: int | None = None  # --durations N (0 = all)
-    names: Sequence[str] = ()  # task ids -> names, for the critical path
-    preds: Sequence[Sequence[int]] = ()
+    graph: CompiledGraph | None = None  # for the engine's profile: critical path, parallelism
     notes: list[str] = field(default_factory=list)  # e.g. the shuffle seed
 
 
@@ -207,36 +206,24 @@ def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, s
         shown = timed if extras.durations == 0 else timed[: extras.durations]
         out.append((f"slowest {len(shown)} durations:", "bold"))
         out += [(f"  {d:.2f}s {r.name} [{r.thread}]", None) for d, r in shown]
-    busy = sum(d for d, _ in timed)
-    if extras.names and timed:
-        path = critical_path(extras.names, extras.preds, {r.name: d for d, r in timed})
-        if path is not None:
-            chain, length = path
-            out.append((f"critical path: {' -> '.join(chain)} ({length:.2f}s)", None))
-    if result.duration > 0 and timed:
-        par = busy / result.duration
-        out.append(
-            (
-                f"parallelism: {par:.2f} (busy {busy:.2f}s / wall {result.duration:.2f}s, "
-                f"{result.workers} workers)",
-                None,
+    if extras.graph is not None and timed:
+        from thread_order import profile
+
+        prof = profile(result, extras.graph)  # the engine's post-run profile
+        if prof.critical_path:
+            chain = " -> ".join(prof.critical_path)
+            out.append((f"critical path: {chain} ({prof.critical_seconds:.2f}s)", None))
+        if prof.wall_seconds > 0:
+            out.append(
+                (
+                    f"parallelism: {prof.parallelism:.2f} (busy {prof.busy_seconds:.2f}s / "
+                    f"wall {prof.wall_seconds:.2f}s, {result.workers} workers)",
+                    None,
+                )
             )
-        )
     out += [(note, None) for note in extras.notes]
     if result.interrupted:
         out.append(("!!! interrupted: unfinished tasks were cancelled !!!", "bold yellow"))
     style = "bold green" if result.ok else "bold red"
     out.append((result.summary_text(), style))
     return out
-
-
-def critical_path(
-    names: Sequence[str], preds: Sequence[Sequence[int]], durations: Mapping[str, float]
-) -> tuple[tuple[str, ...], float] | None:
-    from thread_order import analyze
-
-    try:
-        chain, length = analyze(names, preds).critical_path(durations)
-    except ValueError:  # pragma: no cover - the engine validated the graph already
-        return None
-    return chain, length

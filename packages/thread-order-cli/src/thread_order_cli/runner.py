@@ -258,8 +258,7 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
     shuffled = shuffle_priority(opts, prep.selection.run)
     extras = SummaryExtras(
         durations=positive_int("--durations", opts.durations, allow_zero=True),
-        names=names,
-        preds=preds,
+        graph=scheduler.compile(),
     )
     if shuffled is not None:
         extras.notes.append(f"shuffle seed: {shuffled[1]} (rerun with --shuffle={shuffled[1]})")
