@@ -165,3 +165,33 @@ def test_history(invoke: Invoke, suite, tmp_path: Path) -> None:  # type: ignore
     assert any(s.startswith("PASSED") and s.endswith("(flaky: 2 attempts)") for s in shown)
     assert any(s.startswith("TIMED_OUT stuck") for s in shown)
     assert any(s.endswith("run_if condition of gated is false") for s in shown)
+
+
+DECISIONS = """
+from thread_order import mark
+
+@mark()
+def create(state):
+    pass
+
+@mark(after=["create"], run_if=lambda state: False)
+def optional(state):
+    pass
+
+@mark(after=["optional"])
+def after_optional(state):
+    pass
+
+@mark(after=["create"], run_if="any_failed")
+def on_failure(state):
+    pass
+"""
+
+
+def test_skips_by_decision_alone_exit_0(invoke: Invoke, suite) -> None:  # type: ignore[no-untyped-def]
+    result = invoke(suite("decisions.py", DECISIONS))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "SKIPPED on_failure - no dependency failed (runs only when one does)" in out
+    assert "SKIPPED after_optional - upstream optional was skipped" in out
+    assert "==== 1 passed, 0 failed, 3 skipped in " in out

@@ -21,8 +21,9 @@ class ExitCode(enum.IntEnum):
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 all tasks passed (also --graph, --plan); 1 some task failed, was skipped, "
-    "cancelled or timed out; 2 interrupted (Ctrl-C) or the suite could not be collected "
+    "Exit codes: 0 all tasks passed or were skipped by a run_if decision (also --graph, "
+    "--plan); 1 some task failed, timed out, was cancelled or skipped after a failure; "
+    "2 interrupted (Ctrl-C) or the suite could not be collected "
     "(syntax or import error, unknown dependency, cycle); 3 internal error; "
     "4 usage error (bad option, target, state file or path); 5 no tasks collected or selected."
 )

@@ -165,6 +165,16 @@ class PlainReporter:
             self.p.line(text, style)
 
 
+def run_ok(result: RunResult) -> bool:
+    """No task failed, timed out or was cancelled. Skips alone are decisions (a false
+    ``run_if``, an ``any_failed`` handler with nothing to handle) and their cascades: without
+    a failure nothing else skips a task."""
+    if result.interrupted:
+        return False
+    counts = {str(k): v for k, v in result.counts().items()}
+    return counts["FAILED"] + counts["TIMED_OUT"] + counts["CANCELLED"] == 0
+
+
 def attempts_note(status: str, attempts: int) -> str:
     """`` (flaky: N attempts)`` after a pass that needed a retry, `` (N attempts)`` after a
     failure or timeout that was retried; nothing for a single attempt."""
@@ -224,6 +234,6 @@ def summary_lines(result: RunResult, extras: SummaryExtras) -> list[tuple[str, s
     out += [(note, None) for note in extras.notes]
     if result.interrupted:
         out.append(("!!! interrupted: unfinished tasks were cancelled !!!", "bold yellow"))
-    style = "bold green" if result.ok else "bold red"
+    style = "bold green" if run_ok(result) else "bold red"
     out.append((result.summary_text(), style))
     return out

@@ -21,7 +21,7 @@ from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
 from .exitcodes import CollectError, ExitCode, UsageError
 from .options import RunOptions, parse_limits, positive_float, positive_int, seconds, validate
-from .output import PlainReporter, Printer, SummaryExtras
+from .output import PlainReporter, Printer, SummaryExtras, run_ok
 from .parsing import Injections, load_state_file, parse_extras
 from .paths import check_writable
 from .selection import Selection, select
@@ -295,7 +295,7 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
     code = (
         ExitCode.INTERRUPTED
         if result.interrupted
-        else (ExitCode.OK if result.ok else ExitCode.TASKS_FAILED)
+        else (ExitCode.OK if run_ok(result) else ExitCode.TASKS_FAILED)
     )
     _record(opts, prep, result, code, capture.logs())
     return code
