@@ -81,7 +81,7 @@ class RunContext:
 Inputs = list[tuple[str, tuple[int, ...], bool]]
 
 
-def _plain(task: Task, deps: Sequence[int], names: Sequence[str]) -> bool:
+def is_plain(task: Task, deps: Sequence[int], names: Sequence[str]) -> bool:
     """True when calling the task is just calling its function: no param, condition or retry,
     and (read off the code object, far cheaper than ``inspect.signature``) no parameter that
     could receive a dependency's result. Most tasks of big suites are like this."""
@@ -204,7 +204,7 @@ def build_call(task: Task, i: int, deps: Sequence[int], run: RunContext) -> Call
     """
     fn = task.fn
     args: tuple[Any, ...] = (run.state,) if task.with_state else ()
-    if _plain(task, deps, run.names):
+    if is_plain(task, deps, run.names):
         return functools.partial(fn, *args) if args else fn
     param: Mapping[str, Any] = dict(task.param or {})
     deps = list(dict.fromkeys(deps))

@@ -63,6 +63,8 @@ def normalize_names(value: str | Iterable[str] | None, what: str, task: str) -> 
         return ()
     if isinstance(value, str):
         return (value,)
+    if type(value) is list and all(type(n) is str for n in value):
+        return tuple(value)  # the common case, checked in one pass
     try:
         names = tuple(value)
     except TypeError:

@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 from . import _events as ev
 from ._asyncloop import LOOP_THREAD
-from ._calls import RunContext, build_call
+from ._calls import RunContext, build_call, is_plain
 from ._compiler import CompiledGraph, Registry, Task, normalize_names, normalize_tags
 from ._dispatcher import Dispatcher
 from ._logging import configure_logging, logger_for_current_thread
-from ._options import TaskOptions
-from ._outcomes import plan_special
+from ._options import DEFAULT_OPTIONS, TaskOptions
+from ._outcomes import Special, plan_special
 from ._params import expand
 from ._records import RunResult, TaskError, TaskRecord, TaskStatus
 from ._resources import check_limits
@@ -105,6 +105,9 @@ class Scheduler:
         self._listeners: list[ev.Listener] = []
         self._log_files: list[logging.Handler] = []
         self._active: Dispatcher | None = None
+        self._plan_cache: tuple[Any, Any, list[Callable[[], Any] | None], Special | None] | None = (
+            None
+        )
         if setup_logging:
             self._log_files = configure_logging(
                 self.workers,
@@ -135,8 +138,8 @@ class Scheduler:
         task per value, named ``name[value]``.
         """
         deps = normalize_names(after, "after", name)
-        opts = TaskOptions.build(name, **options)
-        labels = normalize_tags(tags, name)
+        opts = TaskOptions.build(name, **options) if options else DEFAULT_OPTIONS
+        labels = normalize_tags(tags, name) if tags else ()
         if params is None:
             self._registry.add(Task(name, obj, deps, with_state, labels, opts))
             return
@@ -311,6 +314,33 @@ class Scheduler:
             raise ValueError(f"max_failures must be >= 0, got {max_failures}")
         return self._execute(priority, max_failures)
 
+    def _plan(
+        self, graph: CompiledGraph, tasks: Sequence[Task]
+    ) -> tuple[list[Callable[[], Any] | None], Special | None]:
+        """What does not change between runs of one compiled graph, computed once: the plain
+        tasks' callables (None where a task needs ``build_call`` each run) and the slow-path
+        plan (timeouts, locks, coroutines)."""
+        cached = self._plan_cache
+        if cached is not None and cached[0] is graph and cached[1] is self.state:
+            return cached[2], cached[3]
+        state = self.state
+        plain: list[Callable[[], Any] | None] = [
+            (functools.partial(t.fn, state) if t.with_state else t.fn)
+            if is_plain(t, graph.dependencies(i), graph.names)
+            else None
+            for i, t in enumerate(tasks)
+        ]
+        special = plan_special(
+            len(tasks),
+            [t.options.timeout or self.task_timeout for t in tasks],
+            [t.options.locks for t in tasks],
+            [inspect.iscoroutinefunction(t.fn) for t in tasks],
+            self.limits,
+            self.workers,
+        )
+        self._plan_cache = (graph, state, plain, special)
+        return plain, special
+
     def _execute(
         self,
         priority: Mapping[str, int] | None = None,
@@ -330,15 +360,11 @@ class Scheduler:
         stream = ev.EventStream(graph.names, threads)
         attempts: list[list[TaskError]] = [[] for _ in range(n)]
         context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
-        calls = [build_call(t, i, graph.dependencies(i), context) for i, t in enumerate(tasks)]
-        special = plan_special(
-            n,
-            [t.options.timeout or self.task_timeout for t in tasks],
-            [t.options.locks for t in tasks],
-            [inspect.iscoroutinefunction(t.fn) for t in tasks],
-            self.limits,
-            self.workers,
-        )
+        plain, special = self._plan(graph, tasks)
+        calls = [
+            fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
+            for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
+        ]
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
