@@ -282,3 +282,34 @@ def test_mark_carries_options_to_registration(tmp_path: Any) -> None:
     r = s.run()
     assert r["flaky"].flaky
     assert r["per[b]"].result == "b"
+
+
+def test_current_task_and_attempts_reach_coroutines_and_events() -> None:
+    from collections.abc import Sequence
+
+    from thread_order import Event, TaskFinished, current_task
+
+    seen: dict[str, str | None] = {}
+    calls: list[int] = []
+
+    async def probe() -> None:
+        seen["probe"] = current_task()
+
+    def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("first")
+
+    s = Scheduler(workers=1)
+    s.register(probe, "probe")
+    s.register(flaky, "flaky", retries=1)
+    finished: dict[str, TaskFinished] = {}
+
+    def listen(batch: Sequence[Event]) -> None:
+        finished.update({e.task: e for e in batch if isinstance(e, TaskFinished)})
+
+    s.subscribe(listen)
+    s.run()
+    assert seen == {"probe": "probe"}
+    assert finished["flaky"].attempts == 2
+    assert finished["probe"].attempts == 1

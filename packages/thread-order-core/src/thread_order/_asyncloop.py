@@ -8,20 +8,27 @@ would. A task's timeout cancels its coroutine for real (``asyncio.wait_for``).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 Outcome = Callable[[int, Any, BaseException | None, bool], None]
 
 LOOP_THREAD = "event_loop"
 
+#: The task a coroutine belongs to, for ``current_task()`` on the event loop thread.
+CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "thread_order_task", default=None
+)
+
 
 class AsyncRunner:
     """An event loop on its own thread, started with the run and closed after it."""
 
-    def __init__(self, on_outcome: Outcome) -> None:
+    def __init__(self, on_outcome: Outcome, names: Sequence[str]) -> None:
         self._on_outcome = on_outcome
+        self._names = names
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=LOOP_THREAD, daemon=True)
@@ -51,6 +58,7 @@ class AsyncRunner:
     async def _drive(
         self, task: int, start: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None
     ) -> None:
+        CURRENT_COROUTINE_TASK.set(self._names[task])  # this coroutine's own context
         try:
             coro = start()
             value = await (coro if timeout is None else asyncio.wait_for(coro, timeout))

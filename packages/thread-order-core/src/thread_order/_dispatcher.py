@@ -26,7 +26,7 @@ from typing import Any
 from . import _events as ev
 from . import _outcomes as oc
 from . import _readyset as rs
-from ._asyncloop import AsyncRunner
+from ._asyncloop import CURRENT_COROUTINE_TASK, AsyncRunner
 from ._compiler import CompiledGraph
 from ._outcomes import EXIT, Special
 from ._outcomes import task_error as task_error
@@ -40,11 +40,14 @@ _WORKERS: dict[int, tuple[Dispatcher, int]] = {}
 
 
 def current_task() -> str | None:
-    """The name of the task running on the calling thread, or None outside a task.
+    """The name of the task running on the calling thread (or coroutine), None outside one.
 
     Log handlers use it to file records under the task that emitted them; a task can use it
     to learn its own name (parametrized and generated tasks).
     """
+    coroutine_task = CURRENT_COROUTINE_TASK.get()
+    if coroutine_task is not None:
+        return coroutine_task
     found = _WORKERS.get(threading.get_ident())
     if found is None:
         return None
@@ -117,7 +120,7 @@ class Dispatcher:
                 self.watchdog = Watchdog(lambda i, token, err: oc.timed_out(self, i, token, err))
             if special.has_async:
                 self.loop = AsyncRunner(
-                    lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late)
+                    lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late), self.names
                 )
         self.core.reset(skip_dependents, priority)
         skipped = self.core.take_skipped()  # e.g. an on-failure task with no dependency

@@ -82,6 +82,7 @@ class TaskFinished:
     error: TaskError | None = None
     result: Any = None
     reason: str = ""
+    attempts: int = 1  # 1 + the failed attempts that were retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class EventStream:
         self.ends: list[float | None] = [None] * n
         self.where: list[int] = [-1] * n
         self.entries: list[Entry] = []
+        self.retried: list[list[TaskError]] | None = None  # per task, set by the scheduler
         self._listeners: list[Listener] = []
         self._pos = 0
         self._settled = bytearray(n)  # the terminal status code of each task, once typed
@@ -181,6 +183,9 @@ class EventStream:
                 out.append(self._finished(e))
         return out
 
+    def _attempts(self, i: int) -> int:
+        return 1 + len(self.retried[i]) if self.retried is not None else 1
+
     def _finished(self, e: Entry) -> TaskFinished:
         if isinstance(e, int):
             return TaskFinished(
@@ -192,6 +197,7 @@ class EventStream:
                 self.ends[e] or 0.0,
                 self._count,
                 result=self.values[e],
+                attempts=self._attempts(e),
             )
         kind, i = e[0], e[1]
         name = self.names[i]
@@ -217,6 +223,7 @@ class EventStream:
                 self.ends[i] or 0.0,
                 self._count,
                 e[3],
+                attempts=self._attempts(i),
             )
         if kind == SKIPPED:
             reason = skip_reason(self.names, e[2], self._settled[e[2]] if e[2] >= 0 else 0)

@@ -93,9 +93,8 @@ def record_skips(d: Dispatcher, skipped: Sequence[int], t: float) -> None:
 def failed(d: Dispatcher, i: int, w: int, exc: BaseException) -> None:
     """Record a task that raised (or asked to be skipped)."""
     t = clock()
-    if isinstance(exc, TaskSkipped):
-        reason = exc.reason
-        settle(d, i, w, rs.SKIPPED, TaskError("Skipped", reason), t)
+    if isinstance(exc, TaskSkipped):  # not run: no thread is recorded for it
+        settle(d, i, -1, rs.SKIPPED, TaskError("Skipped", exc.reason), t)
         return
     err = task_error(exc)
     code = rs.FAILED

@@ -359,6 +359,7 @@ class Scheduler:
         threads = [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
         stream = ev.EventStream(graph.names, threads)
         attempts: list[list[TaskError]] = [[] for _ in range(n)]
+        stream.retried = attempts
         context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
         plain, special = self._plan(graph, tasks)
         calls = [
