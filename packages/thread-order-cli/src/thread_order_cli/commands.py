@@ -220,6 +220,14 @@ def run(
         str | None,
         typer.Option(metavar="PATH", help="Write a Chrome/Perfetto trace of the run to PATH."),
     ] = None,
+    ui: Annotated[
+        bool,
+        typer.Option(
+            "--ui",
+            help="Serve the web dashboard for this suite on 127.0.0.1 instead of running it "
+            "here (needs thread-order[ui]).",
+        ),
+    ] = False,
     log: Annotated[
         bool, typer.Option(help="Write per-thread log files in the current folder.")
     ] = False,
@@ -271,6 +279,7 @@ def run(
         deadline=deadline,
         limits=list(limit or []),
         trace=trace,
+        ui=ui,
         log=log,
         verbose=verbose,
     )
@@ -282,7 +291,22 @@ def run(
 def _execute(opts: Any, known: Sequence[str]) -> int:
     from .runner import execute
 
+    if opts.ui:
+        return _serve_ui(opts)
     return execute(opts, [o for o in known if o.startswith("--")])
+
+
+def _serve_ui(opts: Any) -> int:
+    """``tdrun SUITE --ui``: the same as ``tdrun-ui SUITE``, on a free port of 127.0.0.1."""
+    try:
+        from thread_order_ui.cli import run_server
+    except ImportError:
+        from .exitcodes import UsageError
+
+        raise UsageError(
+            "--ui needs the dashboard: install it with `pip install thread-order[ui]`"
+        ) from None
+    return run_server(opts, host="127.0.0.1", port=0, hosts=[], open_browser=False, layout="auto")
 
 
 def guarded(action: Callable[[], int], *, verbose: bool = False) -> int:

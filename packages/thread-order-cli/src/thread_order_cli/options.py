@@ -46,6 +46,7 @@ class RunOptions:
     timeout: str | None = None
     deadline: str | None = None
     limits: list[str] = field(default_factory=list)
+    ui: bool = False  # serve the dashboard for this suite instead of running it here
     trace: str | None = None
     patterns: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
