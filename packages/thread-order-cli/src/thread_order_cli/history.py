@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
@@ -177,6 +178,23 @@ def last_failed_tasks(path: str) -> list[str] | None:
             )
         ]
     return names or None
+
+
+def recent_durations(path: str, runs: int = 5) -> dict[str, float]:
+    """Per task name, the median duration over the last ``runs`` runs that ran it (passed or
+    not); empty when there is no history database."""
+    if not os.path.exists(path):
+        return {}
+    with closing(connect(path, create=False)) as db:
+        rows = db.execute(
+            "SELECT name, duration FROM tasks WHERE duration IS NOT NULL AND run_id IN "
+            "(SELECT id FROM runs ORDER BY id DESC LIMIT ?)",
+            (runs,),
+        ).fetchall()
+    by_name: dict[str, list[float]] = {}
+    for name, duration in rows:
+        by_name.setdefault(name, []).append(float(duration))
+    return {name: statistics.median(values) for name, values in by_name.items()}
 
 
 def recent_runs(path: str, limit: int) -> list[tuple[Any, ...]]:

@@ -210,6 +210,25 @@ def graph_ids(scheduler: Scheduler) -> tuple[list[str], list[list[int]]]:
     return names, [list(compiled.dependencies(i)) for i in range(len(names))]
 
 
+def learned_priority(opts: RunOptions, scheduler: Scheduler) -> tuple[dict[str, int], int] | None:
+    """With run history, order ready tasks by the expected time left on their longest chain.
+
+    Durations are the median over the recent runs that recorded each task; ``--no-history``
+    or an empty history keeps the default order (longest chain of tasks first). The second
+    item is -1: there is no seed to print.
+    """
+    if opts.no_history or opts.shuffle is not None:
+        return None
+    from thread_order import expected_priority
+
+    from .history import recent_durations
+
+    durations = recent_durations(opts.history)
+    if not durations:
+        return None
+    return expected_priority(scheduler.compile(), durations), -1
+
+
 def shuffle_priority(opts: RunOptions, tasks: list[TaskSpec]) -> tuple[dict[str, int], int] | None:
     """``--shuffle[=SEED]``: a random priority per task, reproducible from the seed."""
     if opts.shuffle is None:
@@ -255,12 +274,12 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
         for text in plan_lines(names, preds, prep, opts):
             out.line(text)
         return ExitCode.OK
-    shuffled = shuffle_priority(opts, prep.selection.run)
+    shuffled = shuffle_priority(opts, prep.selection.run) or learned_priority(opts, scheduler)
     extras = SummaryExtras(
         durations=positive_int("--durations", opts.durations, allow_zero=True),
         graph=scheduler.compile(),
     )
-    if shuffled is not None:
+    if shuffled is not None and shuffled[1] >= 0:
         extras.notes.append(f"shuffle seed: {shuffled[1]} (rerun with --shuffle={shuffled[1]})")
         out.line(f"shuffle seed: {shuffled[1]}")
     live = None
