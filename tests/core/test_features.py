@@ -313,3 +313,54 @@ def test_current_task_and_attempts_reach_coroutines_and_events() -> None:
     assert seen == {"probe": "probe"}
     assert finished["flaky"].attempts == 2
     assert finished["probe"].attempts == 1
+
+
+def test_teardown_still_runs_after_max_failures_stops_the_run() -> None:
+    s = Scheduler(workers=2, skip_dependents=True)
+    s.register(lambda: "i-1", "create")
+    s.register(lambda: 1 / 0, "attach", after="create")
+    s.register(lambda: time.sleep(0.05), "other")
+    s.register(lambda: None, "later", after="other")
+    s.register(lambda: "gone", "teardown", after=["create", "later"], run_if="all_done")
+    s.register(lambda: None, "unrelated_cleanup", after="later", run_if="all_done")
+    r = s.run(max_failures=1)
+    assert r["attach"].status is TaskStatus.FAILED
+    assert r["teardown"].status is TaskStatus.PASSED  # create started: its cleanup is owed
+    assert r["later"].status in (TaskStatus.CANCELLED, TaskStatus.PASSED)
+    if r["later"].status is TaskStatus.CANCELLED:
+        assert r["unrelated_cleanup"].status is TaskStatus.CANCELLED  # nothing of it started
+
+
+def test_teardown_runs_after_ctrl_c_and_a_second_one_abandons_it() -> None:
+    import os
+    import signal
+
+    from thread_order import RunInterrupted
+
+    def interrupt(delay: float) -> None:
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    release = threading.Event()
+    s = Scheduler(workers=2, cancel_grace=0.1)
+    s.register(lambda: "i-1", "create")
+    s.register(lambda: release.wait(5), "use", after="create")
+    s.register(lambda: time.sleep(0.3) or "deleted", "teardown", after="use", run_if="all_done")
+    interrupt(0.3)
+    with pytest.raises(RunInterrupted) as info:
+        s.run()
+    r = info.value.result
+    assert r["use"].status is TaskStatus.CANCELLED
+    assert r["teardown"].status is TaskStatus.PASSED
+    assert r["teardown"].result == "deleted"
+
+    s2 = Scheduler(workers=2, cancel_grace=0.1)
+    s2.register(lambda: "i-1", "create")
+    s2.register(lambda: release.wait(5), "use", after="create")
+    s2.register(lambda: release.wait(5), "teardown", after="use", run_if="all_done")
+    release.clear()
+    interrupt(0.3)
+    interrupt(0.8)  # while the teardown runs
+    with pytest.raises(RunInterrupted) as info:
+        s2.run()
+    release.set()
+    assert info.value.result["teardown"].status is TaskStatus.CANCELLED

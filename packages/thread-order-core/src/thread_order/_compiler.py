@@ -107,6 +107,7 @@ class CompiledGraph:
     preds: list[int]
     core: _readyset.ReadySet
     has_rules: bool = False  # some task has a trigger rule other than ALL_PASSED
+    rules: bytes = b""  # per task, its trigger rule (empty when none has one)
 
     def dependencies(self, i: int) -> list[int]:
         return self.preds[self.pred_off[i] : self.pred_off[i + 1]]
@@ -172,7 +173,7 @@ def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph
     core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
     if not core.acyclic:
         raise CycleError(_find_cycle(names, pred_off, preds, core.unresolved()))
-    return CompiledGraph(names, pred_off, preds, core, has_rules)
+    return CompiledGraph(names, pred_off, preds, core, has_rules, rules if has_rules else b"")
 
 
 def _families(tasks: Sequence[Task]) -> dict[str, list[int]]:

@@ -77,6 +77,7 @@ class Dispatcher:
         special: Special | None = None,
         deadline: float | None = None,
     ) -> None:
+        self.graph = graph
         self.core = graph.core
         self.names = graph.names
         self.calls = calls
@@ -95,7 +96,9 @@ class Dispatcher:
         self.current = [-1] * workers  # the task each worker runs (or last ran), -1 if none
         self.wake = threading.Event()
         self.spawned = 0
-        self.stopping = False
+        self.stopping = False  # start no task at all
+        self.stopped = False  # the run was stopped (cleanups owed in ``keep`` may still run)
+        self.keep: bytes | None = None
         self.finished = False
         self.cancel_requested = False
         self.sched_waiting = False
@@ -199,7 +202,8 @@ class Dispatcher:
                 self.gates[e[2]].set()
 
     def _cancel(self) -> None:
-        """Stop starting tasks, give running ones ``grace`` seconds, cancel the rest."""
+        """Ctrl-C: start nothing new but owed cleanups; running tasks get ``grace`` seconds,
+        then cleanups run until done; a second Ctrl-C abandons everything at once."""
         core = self.core
         oc.stop(self, clock(), "run cancelled")
         if self.gates is not None:
@@ -207,29 +211,52 @@ class Dispatcher:
                 g.set()
         if self.loop is not None:
             self.loop.cancel_all()
+        keep = self.keep
         deadline = clock() + self.grace
+        cancelled = TaskError("Cancelled", "still running when the run was cancelled")
         try:
-            while core.remaining and (left := deadline - clock()) > 0:
-                self.wake.wait(left)
-                self.wake.clear()
-                self.stream.deliver()
+            while self._running_besides(keep) and (left := deadline - clock()) > 0:
+                self._wait_a_little(left)
+            self._abandon_running(cancelled, spare=keep)  # releases the owed cleanups
+            while keep is not None and core.remaining:
+                self._wait_a_little(None)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting at once
-        self._abandon_running(TaskError("Cancelled", "still running when the run was cancelled"))
+        self.stopping = True
+        self._abandon_running(cancelled)
 
-    def _abandon_running(self, err: TaskError, code: int = rs.CANCELLED) -> None:
-        """Settle every task still running with ``code``; their threads are left alone."""
+    def _running_besides(self, keep: bytes | None) -> bool:
+        return any(
+            s == rs.RUNNING and not (keep and keep[i]) for i, s in enumerate(self.core.states())
+        )
+
+    def _wait_a_little(self, seconds: float | None) -> None:
+        self.wake.wait(seconds if seconds is not None else 0.05)
+        self.wake.clear()
+        self.stream.deliver()
+
+    def _abandon_running(
+        self, err: TaskError, code: int = rs.CANCELLED, spare: bytes | None = None
+    ) -> None:
+        """Settle every task still running (but those in ``spare``) with ``code``; their
+        threads are left alone."""
         core, append = self.core, self.stream.entries.append
         with self.settle_lock:
-            running = [i for i, s in enumerate(core.states()) if s == rs.RUNNING]
+            running = [
+                i
+                for i, s in enumerate(core.states())
+                if s == rs.RUNNING and not (spare and spare[i])
+            ]
             t = clock()
             for i in running:
                 self.stream.ends[i] = t
                 append((ev.ENDED, i, code, err))
                 core.finish(i, code)
             # a task that passed meanwhile may have queued dependents: cancel them too
-            for i in core.cancel():
+            for i in core.cancel(spare):
                 append((ev.CANCELLED, i, clock(), "run cancelled"))
+        if spare is not None and core.ready_count:
+            self._wake_workers()  # the cleanups those tasks were holding up
 
     # -- workers ------------------------------------------------------------------------------
 

@@ -64,24 +64,50 @@ def task_error(exc: BaseException) -> TaskError:
 def count_failure(d: Dispatcher, t: float) -> None:
     """Count a failure; at ``max_failures`` start nothing new and mark the rest not run."""
     d.failures += 1
-    if d.failures < d.max_failures or d.stopping:
+    if d.failures < d.max_failures or d.stopped:
         return
     stop(d, t, f"not run: stopped after {d.failures} failure(s)")
 
 
+def teardown_keep(d: Dispatcher) -> bytes | None:
+    """Pending ``all_done`` tasks with a dependency that has started: the cleanups a stop
+    must still run (a resource may exist). None when there are none."""
+    graph = d.graph
+    if not graph.has_rules:
+        return None
+    states = d.core.states()
+    keep = bytearray(len(states))
+    for i, rule in enumerate(graph.rules):
+        if (
+            rule == rs.ALL_DONE
+            and states[i] < rs.RUNNING
+            and any(states[p] in _STARTED for p in graph.dependencies(i))
+        ):
+            keep[i] = 1
+    return bytes(keep) if any(keep) else None
+
+
+_STARTED = frozenset((rs.RUNNING, rs.PASSED, rs.FAILED, rs.TIMED_OUT))
+
+
 def stop(d: Dispatcher, t: float, reason: str) -> None:
-    """Start nothing new; everything not yet started is cancelled with ``reason``."""
-    d.stopping = True
+    """Start nothing new but the cleanups still owed (``teardown_keep``); everything else not
+    yet started is cancelled with ``reason``."""
+    d.stopped = True
+    keep = teardown_keep(d)
+    d.keep = keep
+    d.stopping = keep is None  # with cleanups owed, workers go on (only those are queued)
     append = d.stream.entries.append
     with d.settle_lock:
-        for i in d.core.cancel():
+        for i in d.core.cancel(keep):
             append((ev.CANCELLED, i, t, reason))
         if d.special is not None and d.special.resources is not None:
             for i in d.special.resources.drop_waiting():
                 d.core.finish(i, rs.CANCELLED)
                 append((ev.CANCELLED, i, t, reason))
-    with d.lock:
-        d._unpark_all_locked()
+    if keep is None:
+        with d.lock:
+            d._unpark_all_locked()
 
 
 def record_skips(d: Dispatcher, skipped: Sequence[int], t: float) -> None:

@@ -936,30 +936,62 @@ cdef class ReadySet:
         self.skipped_len = 0
         return out
 
-    def cancel(self):
-        """Cancel every task that is neither running nor finished; return their ids."""
+    def cancel(self, keep=None):
+        """Cancel every task that is neither running nor finished; return their ids.
+
+        Tasks flagged in ``keep`` (bytes, one per task) stay pending; a cancelled dependency
+        counts as finished for them, so they run once their other dependencies are done.
+        """
         cdef Py_ssize_t n = self.n
         cdef uint8_t *state = self.state
         cdef Py_ssize_t i, count = 0, k = 0
+        cdef int32_t e, end, s
         cdef list out
         cdef object v
+        cdef const unsigned char *kept = NULL
+        cdef bytes keep_bytes
+        if keep is not None:
+            keep_bytes = bytes(keep)
+            if len(keep_bytes) != n:
+                raise ValueError(f"keep must have n = {n} entries, got {len(keep_bytes)}")
+            kept = keep_bytes
         for i in range(n):
-            if state[i] < S_RUNNING:
+            if state[i] < S_RUNNING and (kept == NULL or not kept[i]):
                 count += 1
         out = PyList_New(count)
         for i in range(n):
-            if state[i] < S_RUNNING:
+            if state[i] < S_RUNNING and (kept == NULL or not kept[i]):
                 v = PyLong_FromLong(i)
                 Py_INCREF(v)
                 PyList_SET_ITEM(out, k, v)
                 k += 1
         # From here on no Python code runs.
         for i in range(n):
-            if state[i] < S_RUNNING:
+            if state[i] < S_RUNNING and (kept == NULL or not kept[i]):
                 state[i] = S_CANCELLED
                 self.indeg[i] = C_NEVER  # a later release must not queue it again
         self.left -= count
         self._qclear()
+        if kept != NULL:
+            for i in range(n):  # kept tasks that were queued stay queued
+                if kept[i] and state[i] == S_QUEUED:
+                    self._qpush(<int32_t> i)
+            for i in range(n):  # cancelled dependencies release the kept tasks
+                if state[i] != S_CANCELLED or self.indeg[i] != C_NEVER:
+                    continue
+                e = self.succ_off[i]
+                end = self.succ_off[i + 1]
+                while e < end:
+                    s = self.succ[e]
+                    e += 1
+                    if kept[s] and state[s] == S_PENDING:
+                        self.indeg[s] -= 1
+                        if self.indeg[s] == 0:
+                            state[s] = S_QUEUED
+                            self._qpush(s)
+            for i in range(n):  # mark them so a second cancel does not release twice
+                if state[i] == S_CANCELLED and self.indeg[i] == C_NEVER:
+                    self.indeg[i] = C_NEVER + 1
         return out
 
     def status(self, Py_ssize_t i):

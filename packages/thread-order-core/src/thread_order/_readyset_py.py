@@ -404,17 +404,34 @@ class ReadySet:
             self._skipped = []
         return out
 
-    def cancel(self) -> list[int]:
-        """Cancel every task that is neither running nor finished; return their ids."""
-        state = self._state
-        out = [i for i in range(self._n) if state[i] < RUNNING]
-        indeg = self._indeg
-        for i in out:
-            state[i] = CANCELLED
-            if indeg:  # a later complete() of a running task must not queue it again
-                indeg[i] = _NEVER
-        self._left[0] -= len(out)
-        self._heap.clear()
+    def cancel(self, keep: bytes | None = None) -> list[int]:
+        """Cancel every task that is neither running nor finished; return their ids.
+
+        Tasks flagged in ``keep`` (bytes, one per task) stay pending; a cancelled dependency
+        counts as finished for them, so they run once their other dependencies are done.
+        """
+        n = self._n
+        if keep is not None and len(keep) != n:
+            raise ValueError(f"keep must have n = {n} entries, got {len(keep)}")
+        with self._lock:
+            state, indeg = self._state, self._indeg
+            out = [i for i in range(n) if state[i] < RUNNING and not (keep and keep[i])]
+            for i in out:
+                state[i] = CANCELLED
+                indeg[i] = _NEVER  # a later release must not queue it again
+            self._left[0] -= len(out)
+            span = n or 1
+            self._heap[:] = [k for k in self._heap if keep and keep[k % span]]
+            heapify(self._heap)
+            if keep:
+                off = self._succ_off
+                for i in out:  # cancelled dependencies release the kept tasks
+                    for s in self._succ[off[i] : off[i + 1]]:
+                        if keep[s] and state[s] == PENDING:
+                            indeg[s] -= 1
+                            if indeg[s] == 0:
+                                state[s] = QUEUED
+                                heappush(self._heap, self._key[s])
         return out
 
     def status(self, i: int) -> int:
