@@ -42,8 +42,14 @@ class Prepared:
     attempts: AttemptCounter = field(default_factory=AttemptCounter)
 
 
-def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
-    """Validate, load the state and the suite, select the tasks. Raises ``TdrunError``."""
+def prepare(
+    opts: RunOptions, known_options: Iterable[str], *, again: list[str] | None = None
+) -> Prepared:
+    """Validate, load the state and the suite, select the tasks. Raises ``TdrunError``.
+
+    ``again`` names the tasks to run again (with the prerequisites they need), like ``--lf``
+    does from the history; the dashboard passes the failed tasks of the run being rerun.
+    """
     validate(opts)
     injections = parse_extras(opts.extras, known_options)
     state: dict[str, Any] = load_state_file(opts.state_file) if opts.state_file else {}
@@ -58,8 +64,8 @@ def prepare(opts: RunOptions, known_options: Iterable[str]) -> Prepared:
             check_writable(option, path)
     if not opts.no_history:
         check_writable("--history", opts.history)
-    last_failed = None
-    if opts.last_failed:
+    last_failed = again
+    if again is None and opts.last_failed:
         from .history import last_failed_tasks
 
         last_failed = last_failed_tasks(opts.history)

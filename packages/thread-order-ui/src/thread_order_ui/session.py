@@ -16,12 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from thread_order import RunInterrupted, RunResult, analyze, current_task
-from thread_order_cli.discovery import DEFAULT_PATTERNS, collect
 from thread_order_cli.exitcodes import ExitCode, TdrunError, UsageError
 from thread_order_cli.options import RunOptions, positive_int, validate
 from thread_order_cli.parsing import load_state_file, parse_extras
-from thread_order_cli.runner import Prepared, build_scheduler
-from thread_order_cli.selection import select
+from thread_order_cli.runner import Prepared, build_scheduler, prepare
 
 from . import history
 from .events import EngineListener, EventLog, JSONDict
@@ -161,32 +159,12 @@ class Session:
             last_failed=False,
             progress=True,  # no console log handler: the page shows each task's log
         )
-        validate(opts)
-        injections = parse_extras(opts.extras, KNOWN_OPTIONS)
-        state: dict[str, Any] = load_state_file(opts.state_file) if opts.state_file else {}
-        state.update(injections.state)
         again = None
         if req.rerun_of is not None:
             again = history.not_passed(opts.history, req.rerun_of)
         elif self.base.last_failed:
             again = history.not_passed(opts.history, None)
-        suite = collect(opts.targets, opts.patterns or DEFAULT_PATTERNS, verbose=opts.verbose)
-        selection = select(
-            suite.tasks,
-            keyword=opts.keyword,
-            marker=opts.marker,
-            tags=opts.tags,
-            explicit=suite.explicit,
-            last_failed=again,
-            mocks=set(injections.results),
-            only=opts.only,
-        )
-        from thread_order import default_workers
-
-        workers = positive_int("--workers", opts.workers) or min(
-            default_workers, len(selection.run)
-        )
-        return opts, Prepared(suite, selection, state, injections, max(1, workers))
+        return opts, prepare(opts, KNOWN_OPTIONS, again=again)
 
     def start(self, req: RunRequest) -> None:
         """Prepare now (errors go back to the caller), then run on a background thread."""
