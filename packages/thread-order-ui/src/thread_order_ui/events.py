@@ -106,6 +106,7 @@ class EngineListener:
                         "end": self.rel(e.time),
                         "error": error_json(e.error),
                         "reason": e.reason,
+                        "attempts": e.attempts,
                     }
                 )
             elif isinstance(e, RunFinished):

@@ -51,6 +51,7 @@
       case "finished":
         t.status = ev.status.toLowerCase(); t.thread = ev.thread || t.thread;
         t.start = ev.start; t.end = ev.end; t.error = ev.error; t.reason = ev.reason || "";
+        t.attempts = ev.attempts || 1;
         view.dirty.add(t.i); break;
       case "log":
         t.log.push(ev.line); if (t.i === selected) view.dirty.add(t.i); break;
@@ -225,7 +226,7 @@
       ["started", fmt(t.start)],
       ["ended", fmt(t.end)],
       ["duration", t.start !== null && end !== null ? fmt(end - t.start) : "-"],
-      ["attempts", t.start !== null ? "1" : "0"],
+      ["attempts", t.start === null ? "0" : String(t.attempts || 1)],
       ["error", t.error ? t.error.type + ": " + t.error.message : "-"],
       ["reason", t.reason || "-"],
       ["depends on", view.preds[i].map((p) => view.names[p]).join(", ") || "-"],
