@@ -8,8 +8,6 @@ extension is not built or ``THREAD_ORDER_NO_EXTENSIONS=1`` is set).
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import Any
 
 from ._analytics import GraphStats as GraphStats
@@ -48,16 +46,19 @@ from ._trace import profile as profile
 from ._trace import write_trace as write_trace
 from .graph import DAGraph as DAGraph
 
-try:
-    __version__ = _version("thread-order-core")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
 _SUBMODULES = frozenset({"scheduler", "graph", "graph_summary", "logger"})
 
 
 def __getattr__(name: str) -> Any:
-    """1.4.0 resolved ``thread_order.<submodule>`` lazily; keep that working."""
+    """``__version__`` is read from the installed metadata on first use (that import costs
+    ~50 ms of start-up); 1.4.0 resolved ``thread_order.<submodule>`` lazily: keep that too."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("thread-order-core")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0+unknown"
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,19 +8,14 @@ would. A task's timeout cancels its coroutine for real (``asyncio.wait_for``).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from ._dispatcher import CURRENT_COROUTINE_TASK, LOOP_THREAD
+
 Outcome = Callable[[int, Any, BaseException | None, bool], None]
-
-LOOP_THREAD = "event_loop"
-
-#: The task a coroutine belongs to, for ``current_task()`` on the event loop thread.
-CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "thread_order_task", default=None
-)
+__all__ = ["LOOP_THREAD", "AsyncRunner"]
 
 
 class AsyncRunner:

@@ -9,9 +9,9 @@ common path costs nothing.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,12 +29,16 @@ _NAMES = "PENDING QUEUED RUNNING PASSED FAILED SKIPPED CANCELLED TIMED_OUT"
 _STATUS: dict[int, str] = {getattr(rs, name): name for name in _NAMES.split()}
 #: Never retried, whatever ``retry_on`` says: they are decisions (an interrupt, a timeout's
 #: cancellation), not failures.
-_NEVER_RETRIED: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt,
-    SystemExit,
-    GeneratorExit,
-    asyncio.CancelledError,
-)
+_NEVER_RETRIED: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _never_retried() -> tuple[type[BaseException], ...]:
+    """Plus asyncio's cancellation, if asyncio is loaded at all (it is not imported here: it
+    costs ~30 ms of start-up, and a program without it cannot raise it)."""
+    asyncio = sys.modules.get("asyncio")
+    return (*_NEVER_RETRIED, asyncio.CancelledError) if asyncio is not None else _NEVER_RETRIED
+
+
 _KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -74,7 +78,7 @@ class RunContext:
     attempts: list[list[TaskError]]
     sleep: Callable[[float], None] = time.sleep
     #: The retry pause of ``async def`` tasks, which must not block the event loop.
-    async_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    async_sleep: Callable[[float], Awaitable[Any]] | None = None  # None: asyncio.sleep
 
 
 #: (parameter name, dependency ids, True when the parameter takes one result, not a dict)
@@ -191,7 +195,7 @@ def _condition(task: Task, deps: Sequence[int], run: RunContext) -> Callable[[],
 
 
 def _retryable(exc: BaseException, retry_on: tuple[type[BaseException], ...]) -> bool:
-    never = (TaskSkipped, UpstreamResultError, *_NEVER_RETRIED)
+    never = (TaskSkipped, UpstreamResultError, *_never_retried())
     return isinstance(exc, retry_on) and not isinstance(exc, never)
 
 
@@ -244,7 +248,13 @@ def build_call(task: Task, i: int, deps: Sequence[int], run: RunContext) -> Call
                 except BaseException as exc:
                     if attempt > retries or not _retryable(exc, retry_on):
                         raise
-                    await run.async_sleep(record(exc, attempt))
+                    pause = record(exc, attempt)
+                    if run.async_sleep is not None:
+                        await run.async_sleep(pause)
+                    else:
+                        import asyncio
+
+                        await asyncio.sleep(pause)
                 attempt += 1
 
         return acall

@@ -8,7 +8,6 @@ cached until the next registration, so ``start()`` can be called again cheaply.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +48,8 @@ def _unknown_message(missing: Sequence[tuple[str, str]], known: Collection[str])
     for task, deps in by_task.items():
         hints = []
         for dep in deps:
+            import difflib  # only on this error path
+
             close = difflib.get_close_matches(dep, known, n=1)
             if close:
                 hints.append(f"{close[0]!r}" if len(deps) == 1 else f"{close[0]!r} for {dep!r}")

@@ -18,6 +18,7 @@ opt-in: with ``gate_starts`` a task waits until its dispatch event was delivered
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,6 @@ from typing import Any
 from . import _events as ev
 from . import _outcomes as oc
 from . import _readyset as rs
-from ._asyncloop import CURRENT_COROUTINE_TASK, AsyncRunner
 from ._compiler import CompiledGraph
 from ._outcomes import EXIT, Special
 from ._outcomes import task_error as task_error
@@ -34,6 +34,14 @@ from ._records import TaskError
 from ._watchdog import Watchdog
 
 clock = time.perf_counter
+
+#: The lane (thread name) of a run's event loop, where ``async def`` tasks run.
+LOOP_THREAD = "event_loop"
+
+#: The task a coroutine belongs to, for ``current_task()`` on the event loop thread.
+CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "thread_order_task", default=None
+)
 
 # Worker threads of the runs in progress: thread ident -> (dispatcher, worker index).
 _WORKERS: dict[int, tuple[Dispatcher, int]] = {}
@@ -117,11 +125,13 @@ class Dispatcher:
         self.owner = [0] * workers  # thread ident currently serving each lane
         self.abandoned: set[int | None] = set()  # threads whose task timed out
         self.watchdog: Watchdog | None = None
-        self.loop: AsyncRunner | None = None
+        self.loop: Any = None  # an AsyncRunner when some task is a coroutine
         if special is not None:
             if special.has_timeouts:
                 self.watchdog = Watchdog(lambda i, token, err: oc.timed_out(self, i, token, err))
             if special.has_async:
+                from ._asyncloop import AsyncRunner  # asyncio only for runs that need it
+
                 self.loop = AsyncRunner(
                     lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late), self.names
                 )

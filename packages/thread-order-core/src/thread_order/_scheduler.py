@@ -18,10 +18,9 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import _events as ev
-from ._asyncloop import LOOP_THREAD
 from ._calls import RunContext, build_call, is_plain
 from ._compiler import CompiledGraph, Registry, Task, normalize_names, normalize_tags
-from ._dispatcher import Dispatcher
+from ._dispatcher import LOOP_THREAD, Dispatcher
 from ._logging import configure_logging, logger_for_current_thread
 from ._options import DEFAULT_OPTIONS, TaskOptions
 from ._outcomes import Special, plan_special
