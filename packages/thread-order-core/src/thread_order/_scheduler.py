@@ -299,7 +299,9 @@ class Scheduler:
         Raises ``RunInterrupted`` (a ``KeyboardInterrupt``) after winding the run down when it
         was interrupted; its ``summary`` attribute holds the summary.
         """
-        return self._execute().summary()
+        built: list[dict[str, Any]] = []
+        result = self._execute(summary_sink=built)
+        return built[0] if built else result.summary()  # the dict on_scheduler_done got
 
     def run(self, *, priority: Mapping[str, int] | None = None, max_failures: int = 0) -> RunResult:
         """Run every registered task; return the typed ``RunResult``.
@@ -345,6 +347,7 @@ class Scheduler:
         priority: Mapping[str, int] | None = None,
         max_failures: int = 0,
         extra: ev.Listener | None = None,
+        summary_sink: list[dict[str, Any]] | None = None,
     ) -> RunResult:
         graph = self._registry.compile()
         tasks = self._registry.tasks
@@ -417,6 +420,8 @@ class Scheduler:
         summary = result.summary() if "scheduler_done" in self._callbacks or interrupted else None
         if summary is not None:
             self._fire("scheduler_done", summary)
+            if summary_sink is not None:
+                summary_sink.append(summary)
         if interrupted:
             raise RunInterrupted(result, summary if summary is not None else result.summary())
         return result
