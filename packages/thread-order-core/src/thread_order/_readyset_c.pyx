@@ -161,6 +161,44 @@ cdef class _Ints:
         return self.seq[k]
 
 
+cdef int _realloc32(int32_t **buf, Py_ssize_t count) except -1:
+    cdef int32_t *p = <int32_t *> PyMem_Realloc(buf[0], (count if count > 0 else 1) * sizeof(int32_t))
+    if p == NULL:
+        raise MemoryError()
+    buf[0] = p
+    return 0
+
+
+cdef int _realloc8(uint8_t **buf, Py_ssize_t count) except -1:
+    cdef uint8_t *p = <uint8_t *> PyMem_Realloc(buf[0], count if count > 0 else 1)
+    if p == NULL:
+        raise MemoryError()
+    buf[0] = p
+    return 0
+
+
+cdef int _check_part(str what, _Ints off, _Ints items, Py_ssize_t n, Py_ssize_t k) except -1:
+    """``grow()``'s checks of one offsets/ids pair, worded as in the Python twin."""
+    cdef Py_ssize_t j, e
+    cdef long a, b, t
+    if off.length != k + 1:
+        raise ValueError(f"{what} must have {k + 1} entries, got {off.length}")
+    a = off.get(0)
+    b = off.get(k)
+    if a != 0 or b != items.length:
+        raise ValueError(f"{what} must run from 0 to {items.length}, got {a}..{b}")
+    for j in range(k):
+        a = off.get(j)
+        b = off.get(j + 1)
+        if b < a:
+            raise ValueError(f"{what} must be non-decreasing, got {a} then {b}")
+        for e in range(a, b):
+            t = items.get(e)
+            if t < 0 or t >= n + j:
+                raise ValueError(f"task id {t} is out of range 0..{n + j - 1}")
+    return 0
+
+
 # -- the class ---------------------------------------------------------------------------------
 
 cdef class ReadySet:
@@ -182,6 +220,7 @@ cdef class ReadySet:
     cdef Py_ssize_t left
     cdef bint skip
     cdef bint has_special
+    cdef bint was_reset
     # growable scratch: the skip stack, the newly ready ids of one call, the pending skips
     cdef int32_t *stack
     cdef Py_ssize_t stack_len
@@ -343,6 +382,7 @@ cdef class ReadySet:
         self.queued = 0
         self.left = n
         self.skip = False
+        self.was_reset = False
 
     cdef int _alloc_bits(self) except -1:
         """The bitset tree over ranks: level 0 has a bit per rank, each level above a bit per
@@ -378,6 +418,23 @@ cdef class ReadySet:
             w = self.level_off[lv] + (r >> 6)
             word = bits[w]
             bits[w] = word | ((<uint64_t> 1) << (r & 63))
+            if word != 0:
+                break
+            r >>= 6
+
+    @cython.final
+    cdef inline void _qremove(self, int32_t i) noexcept:
+        """Take queued id ``i`` out of the queue."""
+        cdef uint64_t *bits = self.bits
+        cdef Py_ssize_t r = self.rank[i]
+        cdef Py_ssize_t w
+        cdef uint64_t word
+        cdef int lv
+        self.queued -= 1
+        for lv in range(self.levels):
+            w = self.level_off[lv] + (r >> 6)
+            word = bits[w] & ~((<uint64_t> 1) << (r & 63))
+            bits[w] = word
             if word != 0:
                 break
             r >>= 6
@@ -737,6 +794,7 @@ cdef class ReadySet:
         self.ready_len = 0
         self.stack_len = 0
         self.skip = skip
+        self.was_reset = True
         self.left = n
         self._qclear()
         for i in range(n):
@@ -748,6 +806,160 @@ cdef class ReadySet:
                 # an on-failure task with no dependencies never runs
                 if indeg[i] == 0 and flags[i] == R_ANY_FAILED:
                     self._skip_node(<int32_t> i, -1)
+        self.ready_len = 0
+
+    def grow(self, pred_off, preds, rules=None, before_off=None, before=()):
+        """Add ``k = len(pred_off) - 1`` tasks to the run in progress, as ids ``n .. n+k-1``.
+
+        The twin of ``_readyset_py.ReadySet.grow`` (same arguments, results and errors). The
+        successor CSR is rebuilt with the new edges after each task's old ones, and the queue's
+        bitset is sized anew; new tasks take the ranks after every existing one, in id order.
+        """
+        cdef Py_ssize_t n0 = self.n
+        cdef Py_ssize_t k, j, e, x, new_n, total
+        cdef _Ints po, pr, bo, bf
+        cdef long t, p
+        cdef bytes rule_bytes
+        cdef const unsigned char *rb = NULL
+        cdef int32_t *off2 = NULL
+        cdef int32_t *succ2 = NULL
+        cdef int32_t *fill = NULL
+        cdef uint8_t r
+        cdef int32_t live, cause
+
+        k = len(pred_off) - 1
+        if k < 0:
+            raise ValueError("pred_off must have at least one entry")
+        if before_off is None:
+            before_off = [0] * (k + 1)
+        po = _Ints(pred_off)
+        pr = _Ints(preds)
+        bo = _Ints(before_off)
+        bf = _Ints(before)
+        _check_part("pred_off", po, pr, n0, k)
+        _check_part("before_off", bo, bf, n0, k)
+        if rules is not None:
+            rule_bytes = bytes(rules)
+            if len(rule_bytes) != k:
+                raise ValueError(f"rules must have {k} entries, got {len(rule_bytes)}")
+            rb = rule_bytes
+        if not self.was_reset:
+            raise ValueError("grow() needs a run in progress (call reset() first)")
+        for e in range(bf.length):
+            t = bf.get(e)
+            if t < n0 and self.state[t] >= S_RUNNING:
+                raise ValueError(f"task {t} has already started: nothing can precede it")
+        new_n = n0 + k
+        total = self.n_edges + pr.length + bf.length
+        if new_n > C_MAX_TASKS or total > C_MAX_TASKS:
+            raise OverflowError("too many tasks or dependencies for the compiled core")
+
+        # The merged successor CSR: old edges first, then the new ones in the order given.
+        off2 = _alloc32(new_n + 1)
+        try:
+            memset(off2, 0, (new_n + 1) * sizeof(int32_t))
+            for x in range(n0):
+                off2[x + 1] = self.succ_off[x + 1] - self.succ_off[x]
+            for j in range(k):
+                for e in range(po.get(j), po.get(j + 1)):
+                    off2[pr.get(e) + 1] += 1
+                off2[n0 + j + 1] += <int32_t> (bo.get(j + 1) - bo.get(j))
+            for x in range(new_n):
+                off2[x + 1] += off2[x]
+            succ2 = _alloc32(total)
+            fill = _alloc32(new_n)
+            for x in range(new_n):
+                fill[x] = off2[x]
+            for x in range(n0):
+                for e in range(self.succ_off[x], self.succ_off[x + 1]):
+                    succ2[fill[x]] = self.succ[e]
+                    fill[x] += 1
+            for j in range(k):
+                x = n0 + j
+                for e in range(po.get(j), po.get(j + 1)):
+                    p = pr.get(e)
+                    succ2[fill[p]] = <int32_t> x
+                    fill[p] += 1
+                for e in range(bo.get(j), bo.get(j + 1)):
+                    succ2[fill[x]] = <int32_t> bf.get(e)
+                    fill[x] += 1
+            _realloc32(&self.indeg, new_n)
+            _realloc32(&self.rank, new_n)
+            _realloc32(&self.byrank, new_n)
+            _realloc8(&self.state, new_n)
+            _realloc8(&self.flags, new_n)
+        except BaseException:
+            PyMem_Free(off2)
+            PyMem_Free(succ2)
+            PyMem_Free(fill)
+            raise
+        PyMem_Free(fill)
+        PyMem_Free(self.succ_off)
+        PyMem_Free(self.succ)
+        self.succ_off = off2
+        self.succ = succ2
+        self.n_edges = total
+        for x in range(n0, new_n):
+            self.rank[x] = <int32_t> x
+            self.byrank[x] = <int32_t> x
+            self.state[x] = S_PENDING
+        # A bitset sized for the new ranks, holding the tasks queued before.
+        PyMem_Free(self.bits)
+        self.bits = NULL
+        self.n = new_n
+        self._alloc_bits()
+        self.queued = 0
+        for x in range(n0):
+            if self.state[x] == S_QUEUED:
+                self._qpush(<int32_t> x)
+
+        # From here on no Python code runs. Pass 1, structure: indegrees count only
+        # unfinished dependencies; a dependency that did not pass marks the task.
+        for j in range(k):
+            x = n0 + j
+            r = rb[j] if rb != NULL else R_ALL_PASSED
+            if r == R_ALL_PASSED:
+                self.flags[x] = R_ALL_PASSED
+            elif r == R_ANY_FAILED:
+                self.flags[x] = R_ANY_FAILED
+                self.has_special = True
+            else:
+                self.flags[x] = R_ALL_DONE
+            live = 0
+            for e in range(po.get(j), po.get(j + 1)):
+                p = pr.get(e)
+                if self.state[p] < S_PASSED:
+                    live += 1
+                elif self.state[p] != S_PASSED:
+                    self.flags[x] |= F_BAD
+            self.indeg[x] = live
+            self.left += 1
+            for e in range(bo.get(j), bo.get(j + 1)):
+                t = bf.get(e)
+                if self.state[t] == S_QUEUED:
+                    self._qremove(<int32_t> t)
+                    self.state[t] = S_PENDING
+                self.indeg[t] += 1
+        # Pass 2, in id order: skip what cannot run, queue what is ready.
+        self.ready_len = 0
+        for j in range(k):
+            x = n0 + j
+            if self.state[x] != S_PENDING:
+                continue
+            if (self.flags[x] & F_BAD) and self.skip and (self.flags[x] & F_RULE) == R_ALL_PASSED:
+                cause = -1
+                for e in range(po.get(j), po.get(j + 1)):
+                    p = pr.get(e)
+                    if self.state[p] > S_PASSED:
+                        cause = <int32_t> p
+                        break
+                self._skip_node(<int32_t> x, cause)
+            elif self.indeg[x] == 0:
+                if self.flags[x] == R_ANY_FAILED:
+                    self._skip_node(<int32_t> x, -1)
+                else:
+                    self.state[x] = S_QUEUED
+                    self._qpush(<int32_t> x)
         self.ready_len = 0
 
     def pop(self):

@@ -47,7 +47,9 @@ class ReadySet:
     __slots__ = (
         "_bad",
         "_chain",
+        "_extra",
         "_heap",
+        "_hi",
         "_indeg",
         "_indeg0",
         "_key",
@@ -57,7 +59,9 @@ class ReadySet:
         "_rules",
         "_skip",
         "_skipped",
+        "_span",
         "_special",
+        "_stale",
         "_state",
         "_succ",
         "_succ_off",
@@ -112,8 +116,11 @@ class ReadySet:
         self._succ_off = succ_off
         self._succ = succ
         self._indeg0 = indeg0
-        self._rules = bytes(rules) if rules is not None else bytes(n)
+        self._rules = bytearray(rules) if rules is not None else bytearray(n)
         self._special = {i for i, r in enumerate(self._rules) if r == ANY_FAILED}
+        # Successors added by ``grow()``, after the CSR ones, in the order they were added.
+        self._extra: dict[int, list[int]] = {}
+        self._stale = False  # ``_chain`` predates a grow()
         self._chain = self._longest_chains()
         self.acyclic = self._chain is not None
         self._indeg: list[int] = []
@@ -124,6 +131,8 @@ class ReadySet:
         self._skipped: list[int] = []
         self._skip = False
         self._left = [n]
+        self._span = [0]  # ids are recovered from queue keys modulo this (0: not reset yet)
+        self._hi = 0  # the priority band of tasks added by grow(): after every other task
         self._lock = Lock()
         self.complete = self._bind_complete()
 
@@ -132,10 +141,10 @@ class ReadySet:
     def _kahn(self) -> list[int]:
         """Kahn's order, sources in id order first; shorter than n when there is a cycle."""
         indeg = list(self._indeg0)
-        succ, off = self._succ, self._succ_off
+        succs = self.successors
         order = [i for i in range(self._n) if indeg[i] == 0]
         for i in order:  # the list grows while we walk it
-            for s in succ[off[i] : off[i + 1]]:
+            for s in succs(i):
                 indeg[s] -= 1
                 if indeg[s] == 0:
                     order.append(s)
@@ -146,10 +155,10 @@ class ReadySet:
         if len(order) != self._n:
             return None
         chain = [1] * self._n
-        succ, off = self._succ, self._succ_off
+        succs = self.successors
         for i in reversed(order):
             best = 0
-            for s in succ[off[i] : off[i + 1]]:
+            for s in succs(i):
                 best = max(best, chain[s])
             chain[i] = best + 1
         return chain
@@ -169,22 +178,34 @@ class ReadySet:
         return [i for i in range(self._n) if not reached[i]]
 
     def successors(self, i: int) -> list[int]:
-        return self._succ[self._succ_off[i] : self._succ_off[i + 1]]
+        out = self._succ[self._succ_off[i] : self._succ_off[i + 1]]
+        if self._extra:
+            more = self._extra.get(i)
+            if more:
+                out += more
+        return out
+
+    def _chains(self) -> list[int] | None:
+        if self._stale:
+            self._chain = self._longest_chains()
+            self._stale = False
+        return self._chain
 
     def chain_lengths(self) -> list[int]:
         """Per task, the number of tasks on the longest chain from it to a leaf."""
-        if self._chain is None:
+        chain = self._chains()
+        if chain is None:
             raise ValueError("the graph has a cycle")
-        return list(self._chain)
+        return list(chain)
 
     def depths(self) -> list[int]:
         """Per task, its level: 0 for roots, else 1 + the deepest dependency's level."""
         order = self.topo_order()
         depth = [0] * self._n
-        succ, off = self._succ, self._succ_off
+        succs = self.successors
         for i in order:
             d = depth[i] + 1
-            for s in succ[off[i] : off[i + 1]]:
+            for s in succs(i):
                 depth[s] = max(depth[s], d)
         return depth
 
@@ -197,10 +218,10 @@ class ReadySet:
         w = [1.0] * n if weights is None else [float(x) for x in weights]
         best = [0.0] * n
         nxt = [-1] * n
-        succ, off = self._succ, self._succ_off
+        succs = self.successors
         for i in reversed(order):
             tail, pick = 0.0, -1
-            for s in succ[off[i] : off[i + 1]]:
+            for s in succs(i):
                 if best[s] > tail or pick < 0:
                     tail, pick = best[s], s
             best[i] = w[i] + tail
@@ -218,15 +239,18 @@ class ReadySet:
 
         ``priority`` (higher runs first) defaults to the longest-chain lengths.
         """
-        if self._chain is None:
+        chain = self._chains()
+        if chain is None:
             raise ValueError("the graph has a cycle")
         n = self._n
-        prio = self._chain if priority is None else list(priority)
+        prio = chain if priority is None else list(priority)
         if len(prio) != n:
             raise ValueError(f"priority must have {n} entries, got {len(prio)}")
         top = max(prio, default=0)
         low = min(prio, default=0)
         span = n if n else 1
+        self._span = [span]
+        self._hi = top - low + 1
         self._key = [(top - prio[i]) * span + i for i in range(n)] if top > low else list(range(n))
         self._indeg = list(self._indeg0)
         self._state = bytearray(n)
@@ -267,6 +291,106 @@ class ReadySet:
             heappush(self._heap, self._key[i])
             return True
 
+    def grow(
+        self,
+        pred_off: Sequence[int],
+        preds: Sequence[int],
+        rules: bytes | None = None,
+        before_off: Sequence[int] | None = None,
+        before: Sequence[int] = (),
+    ) -> None:
+        """Add ``k = len(pred_off) - 1`` tasks to the run in progress, as ids ``n .. n+k-1``.
+
+        New task ``x`` depends on ``preds[pred_off[j]:pred_off[j + 1]]`` (ids below ``x``) and
+        must finish before ``before[before_off[j]:before_off[j + 1]]`` (ids below ``x`` that
+        have not started; a queued one goes back to waiting). The caller has checked that no
+        cycle results. Dependencies that already passed count as done; one that did not pass
+        skips the new task as ``finish`` would have (or marks it for its trigger rule). New
+        tasks rank after every task that was there at ``reset()``, in id order. Ready and
+        skipped tasks are queued and collected as usual (``ready_count``, ``take_skipped()``).
+        """
+        n0 = self._n
+        k, b_off = _check_growth(n0, pred_off, preds, rules, before_off, before)
+        with self._lock:
+            if not self._span[0]:
+                raise ValueError("grow() needs a run in progress (call reset() first)")
+            state = self._state
+            for j in range(k):
+                for t in before[b_off[j] : b_off[j + 1]]:
+                    if t < n0 and state[t] >= RUNNING:
+                        raise ValueError(f"task {t} has already started: nothing can precede it")
+            self._grow(n0, k, pred_off, preds, rules, b_off, before)
+
+    def _grow(
+        self,
+        n0: int,
+        k: int,
+        pred_off: Sequence[int],
+        preds: Sequence[int],
+        rules: bytes | None,
+        b_off: Sequence[int],
+        before: Sequence[int],
+    ) -> None:
+        span = self._span[0]
+        if n0 + k > span:  # ids must stay below the key modulus: re-key with room to spare
+            wider = 2 * (n0 + k)
+            self._key[:] = [(key // span) * wider + i for i, key in enumerate(self._key)]
+            self._heap[:] = [(key // span) * wider + key % span for key in self._heap]
+            heapify(self._heap)
+            self._span[0] = span = wider
+        state, indeg, key, extra = self._state, self._indeg, self._key, self._extra
+        bad, special = self._bad, self._special
+        band = self._hi * span
+        requeue: set[int] = set()
+        # Pass 1, structure: the edges, indegrees counting only unfinished dependencies.
+        for j in range(k):
+            x = n0 + j
+            rule = rules[j] if rules is not None else ALL_PASSED
+            self._succ_off.append(self._succ_off[-1])  # no CSR successors of its own
+            self._rules.append(rule)
+            if rule == ANY_FAILED:
+                special.add(x)
+            state.append(PENDING)
+            live = 0
+            mine = preds[pred_off[j] : pred_off[j + 1]]
+            for p in mine:
+                extra.setdefault(p, []).append(x)
+                if state[p] < PASSED:
+                    live += 1
+                elif state[p] != PASSED:
+                    bad.add(x)
+            indeg.append(live)
+            self._indeg0.append(len(mine))
+            key.append(band + x)
+            self._n += 1
+            self._left[0] += 1
+            for t in before[b_off[j] : b_off[j + 1]]:
+                extra.setdefault(x, []).append(t)
+                self._indeg0[t] += 1
+                if state[t] == QUEUED:
+                    state[t] = PENDING
+                    requeue.add(key[t])
+                indeg[t] += 1
+        if requeue:
+            self._heap[:] = [q for q in self._heap if q not in requeue]
+            heapify(self._heap)
+        self._stale = True
+        # Pass 2, in id order: skip what cannot run, queue what is ready.
+        for j in range(k):
+            x = n0 + j
+            if state[x] != PENDING:
+                continue  # skipped or queued through an earlier new task
+            if x in bad and self._skip and self._rules[x] == ALL_PASSED:
+                mine = preds[pred_off[j] : pred_off[j + 1]]
+                cause = next(p for p in mine if state[p] > PASSED)
+                self._skip_node(x, cause)
+            elif indeg[x] == 0:
+                if x in special and x not in bad:
+                    self._skip_node(x, -1)
+                else:
+                    state[x] = QUEUED
+                    heappush(self._heap, key[x])
+
     def pop(self) -> int:
         """Take the highest-priority ready task and mark it running; -1 if none is ready."""
         with self._lock:
@@ -275,7 +399,7 @@ class ReadySet:
     def _pop(self) -> int:
         if not self._heap:
             return -1
-        i = heappop(self._heap) % (self._n or 1)
+        i = heappop(self._heap) % self._span[0]
         self._state[i] = RUNNING
         return i
 
@@ -286,8 +410,8 @@ class ReadySet:
         instance attribute by ``reset()``: cell loads are cheaper than attribute loads.
         """
         state, indeg, heap, key = self._state, self._indeg, self._heap, self._key
-        succ, off, special, n = self._succ, self._succ_off, self._special, self._n or 1
-        left = self._left
+        succ, off, special, span = self._succ, self._succ_off, self._special, self._span
+        left, extra = self._left, self._extra
         lock = self._lock
 
         def complete(i: int) -> int:
@@ -300,7 +424,10 @@ class ReadySet:
             state[i] = PASSED
             left[0] -= 1
             last = -1
-            for s in succ[off[i] : off[i + 1]]:
+            out = succ[off[i] : off[i + 1]]
+            if extra and i in extra:
+                out += extra[i]
+            for s in out:
                 d = indeg[s] - 1
                 indeg[s] = d
                 if d == 0:
@@ -312,9 +439,9 @@ class ReadySet:
                         heappush(heap, last)
                     last = key[s]
             if last >= 0:
-                j = (heappushpop(heap, last) if heap else last) % n
+                j = (heappushpop(heap, last) if heap else last) % span[0]
             elif heap:
-                j = heappop(heap) % n
+                j = heappop(heap) % span[0]
             else:
                 return -1
             state[j] = RUNNING
@@ -342,8 +469,7 @@ class ReadySet:
         ready: list[int] = []
         ok = status == PASSED
         root = i
-        off = self._succ_off
-        for s in self._succ[off[i] : off[i + 1]]:
+        for s in self.successors(i):
             if state[s] >= PASSED:
                 continue
             if not ok:
@@ -374,7 +500,7 @@ class ReadySet:
             ready = []
         stack = [first]
         state = self._state
-        off = self._succ_off
+        succs = self.successors
         while stack:
             s = stack.pop()
             if state[s] >= PASSED:
@@ -384,7 +510,7 @@ class ReadySet:
             self._left[0] -= 1
             self._skipped.append(s)
             self._skipped.append(root)
-            for c in self._succ[off[s] : off[s + 1]]:
+            for c in succs(s):
                 if state[c] >= PASSED:
                     continue
                 self._bad.add(c)
@@ -420,13 +546,12 @@ class ReadySet:
                 state[i] = CANCELLED
                 indeg[i] = _NEVER  # a later release must not queue it again
             self._left[0] -= len(out)
-            span = n or 1
+            span = self._span[0] or 1
             self._heap[:] = [k for k in self._heap if keep and keep[k % span]]
             heapify(self._heap)
             if keep:
-                off = self._succ_off
                 for i in out:  # cancelled dependencies release the kept tasks
-                    for s in self._succ[off[i] : off[i + 1]]:
+                    for s in self.successors(i):
                         if keep[s] and state[s] == PENDING:
                             indeg[s] -= 1
                             if indeg[s] == 0:
@@ -452,3 +577,33 @@ class ReadySet:
     def remaining(self) -> int:
         """Tasks not yet in a terminal state (queued, running and pending)."""
         return self._left[0]
+
+
+def _check_growth(
+    n: int,
+    pred_off: Sequence[int],
+    preds: Sequence[int],
+    rules: bytes | None,
+    before_off: Sequence[int] | None,
+    before: Sequence[int],
+) -> tuple[int, Sequence[int]]:
+    """Validate ``grow()``'s arguments; return the number of new tasks and ``before_off``."""
+    k = len(pred_off) - 1
+    if k < 0:
+        raise ValueError("pred_off must have at least one entry")
+    if before_off is None:
+        before_off = [0] * (k + 1)
+    for what, off, items in (("pred_off", pred_off, preds), ("before_off", before_off, before)):
+        if len(off) != k + 1:
+            raise ValueError(f"{what} must have {k + 1} entries, got {len(off)}")
+        if off[0] != 0 or off[k] != len(items):
+            raise ValueError(f"{what} must run from 0 to {len(items)}, got {off[0]}..{off[k]}")
+        for j in range(k):
+            if off[j + 1] < off[j]:
+                raise ValueError(f"{what} must be non-decreasing, got {off[j]} then {off[j + 1]}")
+            for t in items[off[j] : off[j + 1]]:
+                if not 0 <= t < n + j:
+                    raise ValueError(f"task id {t} is out of range 0..{n + j - 1}")
+    if rules is not None and len(rules) != k:
+        raise ValueError(f"rules must have {k} entries, got {len(rules)}")
+    return k, before_off
