@@ -28,7 +28,9 @@ class TaskOptions:
     ``run_if`` is a trigger rule name (``all_passed``, ``all_done``, ``any_failed``) or a
     predicate deciding at run time (false: the task is SKIPPED). ``locks`` names resources the
     task holds while it runs; a resource's capacity is its limit in ``Scheduler(limits=...)``
-    (1 when not given: a mutual-exclusion lock).
+    (1 when not given: a mutual-exclusion lock). ``idempotent`` says the task may safely run
+    again: on a distributed backend a task whose worker was lost is rerun only when it is set
+    (threads never rerun anything).
     """
 
     timeout: float | None = None
@@ -38,6 +40,7 @@ class TaskOptions:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     run_if: str | Callable[..., Any] = "all_passed"
     locks: tuple[str, ...] = ()
+    idempotent: bool = False
 
     @property
     def rule(self) -> int:
@@ -66,6 +69,7 @@ class TaskOptions:
         retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
         run_if: str | Callable[..., Any] | None = None,
         locks: str | Iterable[str] | None = None,
+        idempotent: bool = False,
     ) -> TaskOptions:
         def bad(option: str, why: str) -> TaskOptionError:
             return TaskOptionError(f"task {task!r}: {option} {why}")
@@ -105,6 +109,8 @@ class TaskOptions:
         for lock in names:
             if not isinstance(lock, str) or not lock:
                 raise bad("locks", f"must be non-empty names (str), got {lock!r}")
+        if not isinstance(idempotent, bool):
+            raise bad("idempotent", f"must be True or False, got {idempotent!r}")
         return cls(
             timeout=None if timeout is None else float(timeout),
             retries=retries,
@@ -113,6 +119,7 @@ class TaskOptions:
             retry_on=kinds,
             run_if=rule,
             locks=tuple(dict.fromkeys(names)),
+            idempotent=idempotent,
         )
 
 

@@ -19,14 +19,15 @@ from typing import Any, TypeVar
 
 from . import _events as ev
 from ._calls import RunContext, build_call, is_plain
-from ._compiler import CompiledGraph, Registry, Task, normalize_names, normalize_tags
-from ._dispatcher import LOOP_THREAD, Dispatcher
+from ._compiler import CompiledGraph, Registry, Task, make_tasks, normalize_names
+from ._dispatcher import LOOP_THREAD, Dispatcher, current_run
+from ._growth import GrowthError, GrowthPlan, add_to
 from ._logging import configure_logging, logger_for_current_thread
-from ._options import DEFAULT_OPTIONS, TaskOptions
+from ._options import TaskOptions
 from ._outcomes import Special, plan_special
-from ._params import expand
 from ._records import RunResult, TaskError, TaskRecord, TaskStatus
 from ._resources import check_limits
+from .backends import ThreadBackend
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,7 +80,20 @@ class Scheduler:
         task_timeout: float | None = None,
         limits: Mapping[str, int] | None = None,
         deadline: float | None = None,
+        backend: Any = None,
+        state_check: bool = False,
     ) -> None:
+        if isinstance(backend, ThreadBackend):
+            workers = workers if workers is not None else backend.workers
+            backend = None
+        elif backend is not None:
+            _check_backend(backend)
+        #: Where tasks run: None for this process's threads, else a ``backends.Backend``.
+        self.backend = backend
+        #: With ``state_check`` each run on threads records how tasks use the state, and
+        #: ``state_issues`` lists what would not work on a distributed backend.
+        self.state_check = bool(state_check)
+        self.state_issues: list[Any] = []
         self.workers = _check_workers(workers)
         if cancel_grace < 0:
             raise ValueError(f"cancel_grace must be >= 0, got {cancel_grace}")
@@ -136,14 +150,41 @@ class Scheduler:
         ``retry_delay``, ``backoff``, ``retry_on``, ``run_if``, ``locks``. ``params`` makes one
         task per value, named ``name[value]``.
         """
-        deps = normalize_names(after, "after", name)
-        opts = TaskOptions.build(name, **options) if options else DEFAULT_OPTIONS
-        labels = normalize_tags(tags, name) if tags else ()
-        if params is None:
-            self._registry.add(Task(name, obj, deps, with_state, labels, opts))
+        if params is None and not options and tags is None:  # the common case, kept cheap
+            deps = normalize_names(after, "after", name)
+            self._registry.add(Task(name, obj, deps, with_state))
             return
-        for instance, kwargs in expand(name, params):
-            self._registry.add(Task(instance, obj, deps, with_state, labels, opts, name, kwargs))
+        for task in make_tasks(obj, name, after, with_state, tags, params, options):
+            self._registry.add(task)
+
+    def add_task(
+        self,
+        obj: Callable[..., Any],
+        name: str | None = None,
+        after: str | Iterable[str] | None = None,
+        with_state: bool = False,
+        *,
+        before: str | Iterable[str] | None = None,
+        tags: str | Iterable[str] | None = None,
+        params: Sequence[Any] | Mapping[str, Sequence[Any]] | None = None,
+        **options: Any,
+    ) -> list[str]:
+        """Add a task to the run in progress (a dynamic task); return the names added.
+
+        Takes ``register``'s arguments (``name`` defaults to the function's name) plus
+        ``before``: tasks that have not started yet and must now wait for the new one. Call it
+        from a task, or from any thread while ``start()``/``run()`` runs. The new task exists
+        for this run only. See ``thread_order.add_task`` for the form that needs no scheduler.
+        """
+        active = self._active
+        if active is None or getattr(active, "growth", None) is None:
+            raise GrowthError(
+                "no run in progress: add_task() adds to a running graph; "
+                "use register() before start()"
+            )
+        found = current_run()
+        parent = found[1] if found is not None and found[0] is active else -1
+        return add_to(active, parent, obj, name, after, with_state, before, tags, params, options)
 
     def dregister(
         self, after: str | Iterable[str] | None = None, with_state: bool = False
@@ -342,6 +383,50 @@ class Scheduler:
         self._plan_cache = (graph, state, plain, special)
         return plain, special
 
+    def _call_maker(
+        self, graph: CompiledGraph, context: RunContext
+    ) -> Callable[[Task, int, list[int]], Callable[[], Any]]:
+        """How a task added during a run becomes the callable a worker runs."""
+        state = self.state
+
+        def make_call(task: Task, i: int, deps: list[int]) -> Callable[[], Any]:
+            if is_plain(task, deps, graph.names):
+                return functools.partial(task.fn, state) if task.with_state else task.fn
+            return build_call(task, i, deps, context)
+
+        return make_call
+
+    def _remote(
+        self,
+        graph: CompiledGraph,
+        tasks: Sequence[Task],
+        stream: ev.EventStream,
+        results: dict[str, Any] | None,
+        priority: Mapping[str, int] | None,
+        max_failures: int,
+    ) -> Dispatcher:
+        """The ready-mode driver for a remote backend (it ships the suite and checks it)."""
+        from ._remote import RemoteDispatcher
+
+        driver = RemoteDispatcher(
+            graph,
+            tasks,
+            backend=self.backend,
+            state=self.state,
+            task_timeout=self.task_timeout,
+            limits=self.limits,
+            stream=stream,
+            skip_dependents=self.skip_dependents,
+            results=results,
+            state_lock=self.state_lock,
+            grace=self.cancel_grace,
+            priority=None if priority is None else [priority.get(t, 0) for t in graph.names],
+            max_failures=max_failures,
+            deadline=self.deadline,
+        )
+        driver.workers = driver.slots
+        return driver
+
     def _execute(
         self,
         priority: Mapping[str, int] | None = None,
@@ -358,16 +443,24 @@ class Scheduler:
         results = self.state.setdefault("results", {}) if self.store_results else None
         fn_names = [getattr(t.fn, "__name__", t.name) for t in tasks]
         workers = min(self.workers, n) if n else self.workers
-        threads = [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
+        remote = self.backend is not None
+        threads = [] if remote else [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
         stream = ev.EventStream(graph.names, threads)
         attempts: list[list[TaskError]] = [[] for _ in range(n)]
         stream.retried = attempts
         context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
         plain, special = self._plan(graph, tasks)
+        checker = None
+        if self.state_check and not remote:
+            from ._statecheck import StateChecker
+
+            checker = StateChecker(graph, tasks, self.state)
         calls = [
             fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
             for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
         ]
+        if checker is not None:
+            calls = checker.calls(context)  # the state-taking ones see a recording view
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
@@ -376,15 +469,19 @@ class Scheduler:
         if extra is not None:
             stream.subscribe(extra)
         log = logger_for_current_thread()
+        dispatcher: Dispatcher | None = None
+        if remote:
+            dispatcher = self._remote(graph, tasks, stream, results, priority, max_failures)
+            workers = dispatcher.workers
         wall0, t0 = time.time(), time.perf_counter()
-        stream.emit([ev.RunStarted(n, self.workers, t0, wall0)])
+        stream.emit([ev.RunStarted(n, workers if remote else self.workers, t0, wall0)])
         if log.isEnabledFor(logging.INFO):
             log.info("starting thread pool with %d threads", workers)
-        dispatcher = Dispatcher(
+        dispatcher = dispatcher or Dispatcher(
             graph,
             calls,
             fn_names,
-            workers=workers,
+            workers=self.workers,  # spawned lazily: more only if tasks are added
             stream=stream,
             skip_dependents=self.skip_dependents,
             results=results,
@@ -395,6 +492,14 @@ class Scheduler:
             max_failures=max_failures,
             special=special,
             deadline=self.deadline,
+            growth=GrowthPlan(
+                tasks,
+                self._registry.index,
+                self._call_maker(graph, context),
+                self.task_timeout,
+                self.limits,
+                self.workers,
+            ),
         )
         self._active = dispatcher
         try:
@@ -403,6 +508,8 @@ class Scheduler:
             self._active = None
             for handler in self._log_files:
                 handler.close()
+        if checker is not None:
+            self.state_issues = checker.issues()
         t1 = time.perf_counter()
         result = ev.build_result(
             stream,
@@ -425,6 +532,16 @@ class Scheduler:
         if interrupted:
             raise RunInterrupted(result, summary if summary is not None else result.summary())
         return result
+
+
+def _check_backend(backend: Any) -> None:
+    from .backends import Backend
+
+    if not isinstance(backend, Backend):
+        raise TypeError(
+            "backend must be a thread_order.backends.ThreadBackend, DaskBackend or another "
+            f"Backend, got {type(backend).__name__}"
+        )
 
 
 def _record_of(e: ev.TaskFinished) -> TaskRecord:
