@@ -1,11 +1,15 @@
 """A lifecycle suite for ``tdrun``: prepare a theatre, operate, and see what a failure does.
 
-Six tasks share one state dict. ``sterilize_instruments`` fails on purpose, so
+Six tasks share one state dict, and use it in the way that also works on a Dask cluster
+(``tdrun examples/surgery.py --backend dask --local 2``, see docs/distributed.md): values set
+before the run are read, and a task's changes are new values it assigns, which its dependents
+see. ``sterilize_instruments`` fails on purpose, so
 ``perform_surgery`` (which needs it) is skipped with the reason "upstream sterilize_instruments
 failed", while the independent branch still runs. Run it with::
 
     tdrun examples/surgery.py            # per-task lines and a summary; exit code 1
     tdrun examples/surgery.py --graph    # the dependency graph, nothing run
+    tdrun examples/surgery.py --state-check   # confirms the state use is portable
 """
 
 import time
@@ -19,20 +23,18 @@ def setup_state(state):
     """Called once by tdrun before the run: seed the shared state."""
     state.setdefault("theatre", "OR-3")
     state["patient"] = {"id": 4711, "ready": False}
-    state["log"] = []
 
 
 def step(state, name, seconds=0.1):
     time.sleep(seconds)
-    with state["_state_lock"]:
-        state["log"].append(name)
     logger.info(f"{name} done in {state['theatre']}")
     return name
 
 
 @mark()
 def assess_patient(state):
-    state["patient"]["ready"] = True
+    # a new value, not a change in place: the tasks after this one see it on any backend
+    state["patient"] = {**state["patient"], "ready": True}
     return step(state, "assess_patient")
 
 

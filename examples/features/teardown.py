@@ -32,7 +32,8 @@ def verify_volume(state):
 
 @mark(after=["verify_volume", "create_instance"], run_if="all_done")
 def delete_instance(state):
-    state["deleted"].append(state["results"]["create_instance"])
+    # assigned, not appended in place, so that it also works on a Dask cluster
+    state["deleted"] = [*state["deleted"], state["results"]["create_instance"]]
     return "deleted"
 
 

@@ -220,6 +220,35 @@ def run(
         str | None,
         typer.Option(metavar="PATH", help="Write a Chrome/Perfetto trace of the run to PATH."),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            envvar="TDRUN_BACKEND",
+            help="Where tasks run: threads (default) or dask (needs thread-order[dask]).",
+        ),
+    ] = "threads",
+    scheduler_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TDRUN_SCHEDULER_ADDRESS",
+            metavar="tcp://HOST:PORT",
+            help="With --backend dask: the scheduler of a running Dask cluster.",
+        ),
+    ] = None,
+    local: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TDRUN_LOCAL",
+            metavar="N[xT]",
+            help="With --backend dask: start a cluster of N processes (x T threads) on 127.0.0.1.",
+        ),
+    ] = None,
+    state_check: Annotated[
+        bool,
+        typer.Option(
+            help="On threads: report state use that would not work on a distributed backend."
+        ),
+    ] = False,
     ui: Annotated[
         bool,
         typer.Option(
@@ -279,6 +308,10 @@ def run(
         deadline=deadline,
         limits=list(limit or []),
         trace=trace,
+        backend=backend,
+        scheduler_address=scheduler_address,
+        local=local,
+        state_check=state_check,
         ui=ui,
         log=log,
         verbose=verbose,

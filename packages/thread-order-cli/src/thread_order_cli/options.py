@@ -48,6 +48,10 @@ class RunOptions:
     limits: list[str] = field(default_factory=list)
     ui: bool = False  # serve the dashboard for this suite instead of running it here
     trace: str | None = None
+    backend: str = "threads"
+    scheduler_address: str | None = None
+    local: str | None = None
+    state_check: bool = False
     patterns: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
 
@@ -111,6 +115,51 @@ def parse_limits(values: list[str]) -> dict[str, int]:
     return limits
 
 
+BACKENDS = ("threads", "dask")
+
+
+def parse_local(value: str) -> tuple[int, int]:
+    """``--local N`` or ``--local NxT``: N worker processes with T threads each (T = 1)."""
+    processes, sep, threads = value.lower().partition("x")
+    try:
+        counts = (int(processes), int(threads) if sep else 1)
+    except ValueError:
+        raise UsageError(
+            f"--local must be N or NxT (processes x threads, e.g. 2 or 2x8), got {value!r}"
+        ) from None
+    if min(counts) < 1:
+        raise UsageError(f"--local needs at least 1 process and 1 thread, got {value!r}")
+    return counts
+
+
+def check_backend(opts: RunOptions) -> None:
+    """``--backend``, ``--scheduler-address``, ``--local`` and ``--state-check`` fit together."""
+    if opts.backend not in BACKENDS:
+        raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, got {opts.backend!r}")
+    if opts.backend == "threads":
+        for option, value in (
+            ("--scheduler-address", opts.scheduler_address),
+            ("--local", opts.local),
+        ):
+            if value:
+                raise UsageError(f"{option} needs --backend dask")
+        return
+    if opts.state_check:
+        raise UsageError(
+            "--state-check runs on the thread backend (it checks a suite before it moves)"
+        )
+    if bool(opts.scheduler_address) == bool(opts.local):
+        raise UsageError(
+            "--backend dask needs either --scheduler-address tcp://HOST:PORT or --local N"
+        )
+    if opts.local:
+        parse_local(opts.local)
+    elif opts.scheduler_address and "://" not in opts.scheduler_address:
+        raise UsageError(
+            f"--scheduler-address must look like tcp://HOST:PORT, got {opts.scheduler_address!r}"
+        )
+
+
 def validate(opts: RunOptions) -> None:
     """Reject incompatible or malformed options before anything is loaded."""
     if not opts.targets:
@@ -140,3 +189,4 @@ def validate(opts: RunOptions) -> None:
     seconds("--timeout", opts.timeout)
     seconds("--deadline", opts.deadline)
     parse_limits(opts.limits)
+    check_backend(opts)

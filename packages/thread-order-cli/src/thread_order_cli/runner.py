@@ -20,7 +20,15 @@ from .attempts import AttemptCounter, retries_of
 from .capture import TaskLogCapture
 from .discovery import DEFAULT_PATTERNS, Suite, TaskSpec, collect
 from .exitcodes import CollectError, ExitCode, UsageError
-from .options import RunOptions, parse_limits, positive_float, positive_int, seconds, validate
+from .options import (
+    RunOptions,
+    parse_limits,
+    parse_local,
+    positive_float,
+    positive_int,
+    seconds,
+    validate,
+)
 from .output import PlainReporter, Printer, SummaryExtras, run_ok
 from .parsing import Injections, load_state_file, parse_extras
 from .paths import check_writable
@@ -115,6 +123,8 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
             task_timeout=seconds("--timeout", opts.timeout),
             deadline=seconds("--deadline", opts.deadline),
             limits=parse_limits(opts.limits),
+            backend=make_backend(opts),
+            state_check=opts.state_check,
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
@@ -127,7 +137,7 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
     for task in prep.selection.run:
         try:
             fn = task.fn
-            if retries_of(task.options):
+            if retries_of(task.options) and scheduler.backend is None:  # threads: it counts there
                 fn = prep.attempts.wrap(fn, task.name)
             scheduler.register(
                 fn,
@@ -147,6 +157,35 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
         "collected %d marked functions", len(prep.selection.run)
     )
     return scheduler
+
+
+def make_backend(opts: RunOptions) -> Any:
+    """The Dask backend for ``--backend dask`` (None: threads). Connects or starts the cluster."""
+    if opts.backend != "dask":
+        return None
+    import importlib.util
+
+    from thread_order.backends import BackendError, DaskBackend
+
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError(
+            "--backend dask needs Dask distributed: "
+            "install it with `pip install thread-order[dask]`"
+        )
+    try:
+        if opts.local:
+            processes, threads = parse_local(opts.local)
+            return DaskBackend.local(processes, threads)
+        assert opts.scheduler_address is not None  # check_backend saw to it
+        return DaskBackend.connect(opts.scheduler_address)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def close_backend(scheduler: Scheduler | None) -> None:
+    backend = getattr(scheduler, "backend", None)
+    if backend is not None:
+        backend.close()
 
 
 class _NotEngineFailure(logging.Filter):
@@ -253,9 +292,13 @@ def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
     # source): the cyclic GC would rescan them again and again. Pause it while loading, then
     # freeze what was loaded so later collections during the run skip it.
     gc.disable()
+    scheduler = None
     try:
         prep = prepare(opts, known_options)
         scheduler = build_scheduler(opts, prep)
+    except BaseException:
+        close_backend(scheduler)
+        raise
     finally:
         if was_enabled:
             gc.enable()
@@ -264,6 +307,7 @@ def execute(opts: RunOptions, known_options: Iterable[str]) -> int:
         return _execute(opts, prep, scheduler)
     finally:
         gc.unfreeze()
+        close_backend(scheduler)
 
 
 def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
@@ -317,6 +361,8 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
         result = _run(scheduler, live, heartbeat, shuffled, max_failures)
     finally:
         capture.detach()
+    if opts.state_check:
+        _print_state_issues(out, scheduler)
     code = (
         ExitCode.INTERRUPTED
         if result.interrupted
@@ -324,6 +370,17 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
     )
     _record(opts, prep, result, code, capture.logs())
     return code
+
+
+def _print_state_issues(out: Printer, scheduler: Scheduler) -> None:
+    """``--state-check``: what in this suite's use of the state would not work distributed."""
+    issues = scheduler.state_issues
+    if not issues:
+        out.line("state check: no problem for a distributed run")
+        return
+    out.line(f"state check: {len(issues)} problem(s) for a distributed run:")
+    for issue in issues:
+        out.line(f"  {issue.task}: {issue.message}")
 
 
 def _run(
@@ -334,6 +391,7 @@ def _run(
     max_failures: int,
 ) -> RunResult:
     from thread_order import RunInterrupted
+    from thread_order.backends import BackendError, PreflightError
 
     if live is not None:
         live.start()
@@ -341,6 +399,10 @@ def _run(
         return scheduler.run(priority=shuffled[0] if shuffled else None, max_failures=max_failures)
     except RunInterrupted as exc:
         return exc.result
+    except PreflightError as exc:
+        raise CollectError(str(exc)) from None
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
     finally:
         if heartbeat is not None:
             heartbeat.stop()

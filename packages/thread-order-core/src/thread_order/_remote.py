@@ -25,11 +25,11 @@ from . import _outcomes as oc
 from . import _readyset as rs
 from ._compiler import CompiledGraph, Task
 from ._dispatcher import Dispatcher
-from ._edgestate import conflict_message, pack_state
+from ._edgestate import StateError, conflict_message, pack_state
 from ._records import TaskError
 from ._remote_task import Outcome, RemoteSpec
 from ._resources import Resources
-from .backends import Backend
+from .backends import Backend, BackendError
 
 clock = time.perf_counter
 
@@ -63,7 +63,11 @@ class RemoteDispatcher(Dispatcher):
         )
         self.tasks = tasks
         self.backend = backend
-        self.slots = backend.open(_modules_of(tasks), pack_state(state))
+        try:
+            shipped = pack_state(state)
+        except StateError as exc:
+            raise BackendError(str(exc)) from None
+        self.slots = backend.open(_modules_of(tasks), shipped)
         self.driver_state = state
         self.run_key = f"td-{uuid.uuid4().hex[:8]}-{next(_run_ids)}"
         self.handles: dict[int, Any] = {}
@@ -102,7 +106,12 @@ class RemoteDispatcher(Dispatcher):
             t.options.timeout or task_timeout,
             tuple((name, limits.get(name, 1)) for name in sorted(t.options.locks)),
         )
-        return bytes(cloudpickle.dumps(spec))
+        try:
+            return bytes(cloudpickle.dumps(spec))
+        except Exception as exc:
+            raise BackendError(
+                f"task {t.name!r} cannot be sent to the workers: {type(exc).__name__}: {exc}"
+            ) from None
 
     # -- the loop -------------------------------------------------------------------------------
 
