@@ -71,6 +71,9 @@ class RemoteDispatcher(Dispatcher):
         self.driver_state = state
         self.run_key = f"td-{uuid.uuid4().hex[:8]}-{next(_run_ids)}"
         self.handles: dict[int, Any] = {}
+        # What a task's dependents get of its outcome: passed by value, never as a handle to the
+        # cluster's copy, which Dask would recompute (run again) if its worker died.
+        self.shipped: dict[int, Outcome] = {}
         self.inflight: set[int] = set()
         self.early: set[int] = set()  # teardowns submitted before they were ready
         self.held: dict[int, Outcome] = {}  # outcomes of early teardowns not yet popped
@@ -196,8 +199,8 @@ class RemoteDispatcher(Dispatcher):
                 oc.settle(self, i, 0, rs.FAILED, TaskError("StateError", conflict))
                 return
             order = sorted(self._ancestors_of(i), key=self.topo.__getitem__)
-            ancestors = [self.handles[a] for a in order if a in self.handles]
-        upstream = [self.handles.get(d, self.core.status(d)) for d in deps]
+            ancestors = [self._input(a) for a in order if a in self.handles]
+        upstream = [self._input(d) if d in self.handles else self.core.status(d) for d in deps]
         self.handles[i] = self.backend.submit(
             i,
             f"{self.run_key}-{i}{key_suffix}",
@@ -208,6 +211,12 @@ class RemoteDispatcher(Dispatcher):
         )
         if self.graph.has_rules:
             self._submit_teardowns_after(i)
+
+    def _input(self, d: int) -> Any:
+        """Task ``d``'s outcome for a dependent, or its handle when it has not ended yet (only
+        for a teardown submitted early)."""
+        shipped = self.shipped.get(d)
+        return shipped if shipped is not None else self.handles[d]
 
     def _submit_teardowns_after(self, i: int) -> None:
         """An ``all_done`` task runs whatever its dependencies do: once all of them are
@@ -282,6 +291,7 @@ class RemoteDispatcher(Dispatcher):
             self.stream.starts[i] = min(o.start + self.offset, t)
         if o.tried and self.stream.retried is not None:
             self.stream.retried[i].extend(o.tried)
+        self.shipped[i] = Outcome(o.name, o.code, o.value, updates=o.updates)
         if o.updates:
             self.writes[i] = frozenset(o.updates)
             with self.state_lock:

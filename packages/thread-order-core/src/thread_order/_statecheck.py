@@ -222,7 +222,7 @@ class StateChecker:
                 last = max(mine, key=lambda w: len(ancestors[w]), default=-1)
                 parallel = [w for w in mine if w != last and w not in ancestors[last]]
                 if parallel:
-                    who_all = [names[w] for w in (*parallel, last)]
+                    who_all = [names[w] for w in sorted((*parallel, last))]
                     out.append(StateIssue(task, key, conflict_message(task, key, who_all)))
             for dep in sorted(record.results_read):
                 j = self.graph.names.index(dep) if dep in self.graph.names else -1

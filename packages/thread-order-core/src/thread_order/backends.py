@@ -211,7 +211,7 @@ class DaskBackend:
         ]
         if problems:
             raise PreflightError("the suite does not import on the workers: " + "; ".join(problems))
-        self._state = client.scatter([state], broadcast=True, hash=False)[0]
+        self._state = state  # sent with each task that takes the state: never a lost key
         slots = sum(client.nthreads().values())
         if slots < 1:
             raise BackendError("the Dask cluster has no workers")
@@ -272,6 +272,7 @@ class DaskBackend:
                 batch.append(self._done.get_nowait())
             except queue.Empty:
                 break
+        batch = [f for f in batch if f.key in self._task_of]  # not a late one of an older run
         finished = [f for f in batch if f.status == "finished"]
         out: list[tuple[int, Outcome]] = []
         if finished:
@@ -291,6 +292,7 @@ class DaskBackend:
             self.client.cancel(handles)
 
     def end_run(self) -> None:
+        self._done = queue.SimpleQueue()  # callbacks of this run's stragglers go to the old one
         self._handles.clear()
         self._task_of.clear()
         self._state = None

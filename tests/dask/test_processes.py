@@ -1,0 +1,126 @@
+"""On a real 2-process LocalCluster bound to 127.0.0.1: a suite loaded from a file path reaches
+the workers, a suite that does not import there is refused before the first task, and a
+worker killed mid-task is reported, not silently rerun (unless the task is idempotent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from thread_order import Scheduler, TaskStatus, load_and_collect_functions, register_functions
+from thread_order.backends import PreflightError
+
+pytest.importorskip("distributed", reason="the Dask backend needs thread-order[dask]")
+
+SUITE = '''
+import os
+import time
+from pathlib import Path
+
+from thread_order import dmark, mark
+
+
+@dmark()
+def where():
+    time.sleep(0.2)
+    return os.getpid()
+
+
+@dmark()
+def also_where():
+    time.sleep(0.2)
+    return os.getpid()
+
+
+@mark(after=["where"])
+def dies(state):
+    """Kills its worker process the first time it runs."""
+    marker = Path(state["marker"]) / "dies"
+    with marker.open("a") as fh:
+        fh.write("ran\\n")
+    os.kill(os.getpid(), 9)
+
+
+@mark(after=["where"], idempotent=True)
+def dies_once(state):
+    marker = Path(state["marker"]) / "dies_once"
+    first = not marker.exists()
+    with marker.open("a") as fh:
+        fh.write("ran\\n")
+    if first:
+        os.kill(os.getpid(), 9)
+    return "second run"
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    from thread_order.backends import DaskBackend
+
+    backend = DaskBackend.local(processes=2, threads=1)
+    yield backend
+    backend.close()
+
+
+def _scheduler(backend: Any, path: Path, **state: Any) -> Scheduler:
+    _, functions, single = load_and_collect_functions(str(path))
+    s = Scheduler(backend=backend, state=dict(state), skip_dependents=True)
+    register_functions(s, functions, None, single)
+    return s
+
+
+def test_a_suite_loaded_from_a_path_runs_on_both_processes(cluster: Any, tmp_path: Path) -> None:
+    path = tmp_path / "portable_suite.py"
+    path.write_text(SUITE.split("@mark(after=", maxsplit=1)[0])  # where, also_where
+    result = _scheduler(cluster, path).run()
+    assert result.ok
+    import os
+
+    pids = {result["where"].result, result["also_where"].result}
+    assert os.getpid() not in pids
+    assert len(pids) == 2  # one task per worker process: both ran at once
+    assert {r.thread.split(":")[1] for r in result} == {str(p) for p in pids}
+
+
+def test_a_suite_that_does_not_import_on_the_workers_is_refused(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "only_on_the_driver.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(elsewhere))  # the workers started before: not theirs
+    suite_dir = tmp_path / "suite"
+    suite_dir.mkdir()
+    path = suite_dir / "needs_a_local_module.py"
+    path.write_text(
+        "from only_on_the_driver import VALUE\nfrom thread_order import dmark\n\n\n"
+        "@dmark()\ndef t():\n    return VALUE\n"
+    )
+    s = _scheduler(cluster, path)
+    with pytest.raises(PreflightError) as refused:
+        s.run()
+    message = str(refused.value)
+    assert "the suite does not import on the workers" in message
+    assert "needs_a_local_module: ModuleNotFoundError: No module named 'only_on_the_driver'" in (
+        message
+    )
+
+
+def test_a_killed_worker_is_reported_and_only_idempotent_tasks_rerun(
+    cluster: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "killing_suite.py"
+    path.write_text(SUITE)
+    result = _scheduler(cluster, path, marker=str(tmp_path)).run()
+    assert result["dies"].status is TaskStatus.FAILED
+    error = result["dies"].error
+    assert error is not None and error.type == "WorkerLost"
+    assert "not run again" in error.message
+    assert (tmp_path / "dies").read_text() == "ran\n"  # exactly once
+    assert result["dies_once"].status is TaskStatus.PASSED
+    assert result["dies_once"].result == "second run"
+    assert (tmp_path / "dies_once").read_text() == "ran\nran\n"
+    cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarted what was killed

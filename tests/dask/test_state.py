@@ -1,0 +1,114 @@
+"""State along edges on the Dask backend, and ``state_check`` on threads, which reports the
+same problems before a suite moves."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from thread_order import Scheduler, TaskStatus
+from thread_order.backends import BackendError
+
+pytest.importorskip("distributed", reason="the Dask backend needs thread-order[dask]")
+
+
+def write_region(state: dict[str, Any]) -> str:
+    state["region"] = "eu-west-1"
+    return "written"
+
+
+def read_region(state: dict[str, Any]) -> Any:
+    return state.get("region", "unset"), state["results"].get("write", "no result")
+
+
+def append_log(state: dict[str, Any]) -> None:
+    state["log"].append("x")
+
+
+def write_a(state: dict[str, Any]) -> None:
+    state["shared"] = "a"
+
+
+def write_b(state: dict[str, Any]) -> None:
+    state["shared"] = "b"
+
+
+def read_shared(state: dict[str, Any]) -> Any:
+    return state["shared"]
+
+
+def test_descendants_see_assignments_and_results_others_do_not(inproc: Any) -> None:
+    s = Scheduler(backend=inproc, state={"region": "base"})
+    s.register(write_region, "write", with_state=True)
+    s.register(read_region, "child", after="write", with_state=True)
+    s.register(read_region, "grandchild", after="child", with_state=True)
+    s.register(read_region, "unrelated", with_state=True)
+    result = s.run()
+    assert result["child"].result == ("eu-west-1", "written")
+    assert result["grandchild"].result == ("eu-west-1", "written")
+    assert result["unrelated"].result == ("base", "no result")
+    assert s.state["region"] == "eu-west-1"  # the driver's state gets the assignments too
+
+
+def test_a_change_in_place_is_refused_naming_task_and_key(inproc: Any) -> None:
+    s = Scheduler(backend=inproc, state={"log": []})
+    s.register(append_log, "appender", with_state=True)
+    result = s.run()
+    assert result["appender"].status is TaskStatus.FAILED
+    error = result["appender"].error
+    assert error is not None and error.type == "StateError"
+    assert "task 'appender' changed state['log'] in place" in error.message
+    assert s.state["log"] == []
+
+
+def test_parallel_writers_of_a_key_read_after_them_are_refused(inproc: Any) -> None:
+    s = Scheduler(backend=inproc, state={"shared": "base"})
+    s.register(write_a, "a", with_state=True)
+    s.register(write_b, "b", with_state=True)
+    s.register(read_shared, "reader", after=["a", "b"], with_state=True)
+    result = s.run()
+    error = result["reader"].error
+    assert result["reader"].status is TaskStatus.FAILED
+    assert error is not None and error.type == "StateError"
+    assert "task 'reader' reads state['shared'], written by 'a', 'b'" in error.message
+
+
+def test_state_that_cannot_be_pickled_is_an_error_naming_the_key(inproc: Any) -> None:
+    s = Scheduler(backend=inproc, state={"session": threading.Lock()})
+    s.register(read_region, "t", with_state=True)
+    with pytest.raises(BackendError, match=r"state\['session'\] cannot be sent to the workers"):
+        s.run()
+
+
+def test_state_check_on_threads_names_task_and_key() -> None:
+    s = Scheduler(workers=2, state={"log": [], "shared": "base"}, state_check=True)
+    s.register(append_log, "appender", with_state=True)
+    s.register(write_a, "a", with_state=True)
+    s.register(write_b, "b", with_state=True)
+    s.register(read_shared, "reader", after=["a", "b"], with_state=True)
+    s.register(read_shared, "outsider", with_state=True)
+    s.register(lambda state: state["results"]["a"], "peek", with_state=True)
+    result = s.run()
+    assert result.ok
+    found = {(i.task, i.key) for i in s.state_issues}
+    assert found == {
+        ("appender", "log"),
+        ("reader", "shared"),
+        ("outsider", "shared"),
+        ("peek", "results"),
+    }
+    messages = {i.task: i.message for i in s.state_issues}
+    assert "changed state['log'] in place" in messages["appender"]
+    assert "'a', 'b'" in messages["reader"]
+    assert "without being its ancestor" in messages["outsider"]
+    assert "state['results']['a']" in messages["peek"]
+
+
+def test_state_check_passes_a_portable_suite() -> None:
+    s = Scheduler(state={"region": "base"}, state_check=True)
+    s.register(write_region, "write", with_state=True)
+    s.register(read_region, "child", after="write", with_state=True)
+    assert s.run().ok
+    assert s.state_issues == []
