@@ -23,9 +23,12 @@ from ._dispatcher import current_task as current_task
 from ._events import Event as Event
 from ._events import RunFinished as RunFinished
 from ._events import RunStarted as RunStarted
+from ._events import TaskAdded as TaskAdded
 from ._events import TaskDispatched as TaskDispatched
 from ._events import TaskFinished as TaskFinished
 from ._events import TaskStarted as TaskStarted
+from ._growth import GrowthError as GrowthError
+from ._growth import add_task as add_task
 from ._logging import ThreadProxyLogger as ThreadProxyLogger
 from ._logging import configure_logging as configure_logging
 from ._logging import validate_highlights as validate_highlights
@@ -73,12 +76,14 @@ __all__ = [
     "Event",
     "GraphError",
     "GraphStats",
+    "GrowthError",
     "RunFinished",
     "RunInterrupted",
     "RunProfile",
     "RunResult",
     "RunStarted",
     "Scheduler",
+    "TaskAdded",
     "TaskDispatched",
     "TaskError",
     "TaskFinished",
@@ -88,6 +93,7 @@ __all__ = [
     "ThreadProxyLogger",
     "UnknownDependencyError",
     "__version__",
+    "add_task",
     "analyze",
     "chrome_trace",
     "configure_logging",

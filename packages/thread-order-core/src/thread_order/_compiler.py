@@ -9,7 +9,7 @@ cached until the next registration, so ``start()`` can be called again cheaply.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import _params, _readyset
@@ -99,6 +99,27 @@ class Task:
     param: Mapping[str, Any] | None = None  # this instance's parameter values
 
 
+def make_tasks(
+    fn: Callable[..., Any],
+    name: str,
+    after: str | Iterable[str] | None,
+    with_state: bool,
+    tags: str | Iterable[str] | None,
+    params: Sequence[Any] | Mapping[str, Sequence[Any]] | None,
+    options: Mapping[str, Any],
+) -> list[Task]:
+    """The task (or, with ``params``, the instances) one registration stands for."""
+    deps = normalize_names(after, "after", name)
+    opts = TaskOptions.build(name, **options) if options else DEFAULT_OPTIONS
+    labels = normalize_tags(tags, name) if tags else ()
+    if params is None:
+        return [Task(name, fn, deps, with_state, labels, opts)]
+    return [
+        Task(instance, fn, deps, with_state, labels, opts, name, kwargs)
+        for instance, kwargs in _params.expand(name, params)
+    ]
+
+
 @dataclass(slots=True)
 class CompiledGraph:
     """Tasks as ids in registration order, their dependencies as CSR, and a ready-set core."""
@@ -109,9 +130,16 @@ class CompiledGraph:
     core: _readyset.ReadySet
     has_rules: bool = False  # some task has a trigger rule other than ALL_PASSED
     rules: bytes = b""  # per task, its trigger rule (empty when none has one)
+    #: Tasks were added to it during a run (``_growth``): the next run compiles afresh.
+    grown: bool = False
+    #: Dependencies given after compiling (a task added with ``before=``), by task id.
+    extra_preds: dict[int, list[int]] = field(default_factory=dict)
 
     def dependencies(self, i: int) -> list[int]:
-        return self.preds[self.pred_off[i] : self.pred_off[i + 1]]
+        deps = self.preds[self.pred_off[i] : self.pred_off[i + 1]]
+        if self.extra_preds:
+            deps += self.extra_preds.get(i, ())
+        return deps
 
 
 class Registry:
@@ -141,7 +169,7 @@ class Registry:
 
     def compile(self) -> CompiledGraph:
         """Validate and compile, once per set of registrations."""
-        if self._compiled is None:
+        if self._compiled is None or self._compiled.grown:
             self._compiled = compile_tasks(self.tasks, self.index)
         return self._compiled
 

@@ -18,11 +18,12 @@ opt-in: with ``gate_starts`` a task waits until its dispatch event was delivered
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import _events as ev
 from . import _outcomes as oc
@@ -32,6 +33,9 @@ from ._outcomes import EXIT, Special
 from ._outcomes import task_error as task_error
 from ._records import TaskError
 from ._watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from ._growth import GrowthPlan
 
 clock = time.perf_counter
 
@@ -45,6 +49,8 @@ CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.Context
 
 # Worker threads of the runs in progress: thread ident -> (dispatcher, worker index).
 _WORKERS: dict[int, tuple[Dispatcher, int]] = {}
+# Event loop threads of the runs in progress: thread ident -> dispatcher.
+_LOOPS: dict[int, Dispatcher] = {}
 
 
 def current_task() -> str | None:
@@ -62,6 +68,23 @@ def current_task() -> str | None:
     dispatcher, w = found
     i = dispatcher.current[w]
     return dispatcher.names[i] if i >= 0 else None
+
+
+def current_run() -> tuple[Dispatcher, int] | None:
+    """The run and task id of the task running on the calling thread (or coroutine)."""
+    coroutine_task = CURRENT_COROUTINE_TASK.get()
+    ident = threading.get_ident()
+    if coroutine_task is not None:
+        loop_of = _LOOPS.get(ident)
+        if loop_of is None or loop_of.growth is None:
+            return None
+        loop_of.growth.begin()
+        return loop_of, loop_of.growth.own_index.get(coroutine_task, -1)
+    found = _WORKERS.get(ident)
+    if found is None:
+        return None
+    dispatcher, w = found
+    return dispatcher, dispatcher.current[w]
 
 
 class Dispatcher:
@@ -84,12 +107,14 @@ class Dispatcher:
         max_failures: int = 0,
         special: Special | None = None,
         deadline: float | None = None,
+        growth: GrowthPlan | None = None,
     ) -> None:
         self.graph = graph
         self.core = graph.core
         self.names = graph.names
-        self.calls = calls
-        self.fn_names = fn_names
+        # lists, so tasks added during the run (``_growth``) extend them in place
+        self.calls = calls if isinstance(calls, list) else list(calls)
+        self.fn_names = fn_names if isinstance(fn_names, list) else list(fn_names)
         self.workers = workers
         self.stream = stream
         self.results = results
@@ -122,23 +147,66 @@ class Dispatcher:
         self.failures = 0
         self.deadline = deadline
         self.special = special
+        # Per task, which need the slow path (``oc.run_special``); grows with the graph.
+        self.flags = special.flags if special is not None else bytearray(len(self.names))
+        self.growth = growth  # how tasks added during the run are built (``_growth``)
         self.owner = [0] * workers  # thread ident currently serving each lane
         self.abandoned: set[int | None] = set()  # threads whose task timed out
         self.watchdog: Watchdog | None = None
         self.loop: Any = None  # an AsyncRunner when some task is a coroutine
-        if special is not None:
-            if special.has_timeouts:
-                self.watchdog = Watchdog(lambda i, token, err: oc.timed_out(self, i, token, err))
-            if special.has_async:
-                from ._asyncloop import AsyncRunner  # asyncio only for runs that need it
-
-                self.loop = AsyncRunner(
-                    lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late), self.names
-                )
+        self.ensure_helpers()
         self.core.reset(skip_dependents, priority)
         skipped = self.core.take_skipped()  # e.g. an on-failure task with no dependency
         if skipped:
             oc.record_skips(self, skipped, clock())
+
+    def ensure_helpers(self) -> None:
+        """Start the watchdog and the event loop thread if some task needs them."""
+        special = self.special
+        if special is None:
+            return
+        if special.has_timeouts and self.watchdog is None:
+            self.watchdog = Watchdog(lambda i, token, err: oc.timed_out(self, i, token, err))
+        if special.has_async and self.loop is None:
+            from ._asyncloop import AsyncRunner  # asyncio only for runs that need it
+
+            self.loop = AsyncRunner(
+                lambda i, v, exc, late: oc.async_outcome(self, i, v, exc, late), self.names
+            )
+            _LOOPS[self.loop.thread.ident] = self
+
+    # -- tasks added during the run (``_growth``) ---------------------------------------------
+
+    def grow_special(
+        self,
+        timeout: float | None,
+        locks: tuple[str, ...],
+        is_async: bool,
+        limits: Mapping[str, int],
+        loop_lane: int,
+    ) -> None:
+        """The slow-path plan of one more task; starts the helpers it needs."""
+        flag = (oc.TIMED if timeout is not None else 0) | (oc.LOCKS if locks else 0)
+        flag |= oc.ASYNC if is_async else 0
+        if flag and self.special is None:
+            self.special = Special(
+                flags=self.flags,
+                timeouts=[None] * len(self.flags),
+                resources=None,
+                has_timeouts=False,
+                has_async=False,
+                loop_lane=loop_lane,
+            )
+        if self.special is not None:
+            self.special.add(timeout, locks, is_async, limits)
+        self.flags.append(flag)
+        if flag:
+            self.ensure_helpers()
+
+    def shrink_special(self, n: int) -> None:
+        del self.flags[n:]
+        if self.special is not None:
+            self.special.truncate(n)
 
     # -- the thread that called start() -------------------------------------------------------
 
@@ -158,12 +226,19 @@ class Dispatcher:
         if interrupted or self.cancel_requested:
             self._cancel()
             interrupted = True
-        with self.lock:
-            self.finished = True
+        growth = self.growth
+        with growth.lock if growth is not None else contextlib.nullcontext(), self.lock:
+            self.finished = True  # no task can be added from now on
             self._unpark_all_locked()  # parked workers exit; a stuck one exits when it returns
+        # Skips that workers did not collect: an added on-failure task, released by a worker
+        # whose run had no trigger rules when it started.
+        skipped = core.take_skipped()
+        if skipped:
+            oc.record_skips(self, skipped, clock())
         if self.watchdog is not None:
             self.watchdog.close()
         if self.loop is not None:
+            _LOOPS.pop(self.loop.thread.ident, None)
             self.loop.close()
         self.stream.deliver()
         if not interrupted:
@@ -366,7 +441,7 @@ class Dispatcher:
         gate = self.gates[w] if self.gates is not None else None
         has_rules, live = self.has_rules, stream.live
         current = self.current
-        special = self.special.flags if self.special is not None else None
+        special = self.flags
         i = self._next_or_idle(w)
         t = clock()
         while i >= 0:
@@ -377,7 +452,7 @@ class Dispatcher:
                 i = self._next_or_idle(w)
                 t = clock()
                 continue
-            if special is not None and special[i]:
+            if special[i]:
                 i = oc.run_special(self, i, w)
                 if i == EXIT:
                     return  # this thread was replaced after its task timed out

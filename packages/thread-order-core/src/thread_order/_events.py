@@ -13,6 +13,7 @@ instant so consumers can convert.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -27,6 +28,7 @@ from ._records import STATUS_OF_CODE, RunResult, TaskError, TaskStatus
 #   STARTED     (kind, id)                      started on worker where[id] at starts[id]
 #   DISPATCHED  (kind, id, worker, t)           handed to a worker, waiting for a start gate
 #   RUNNING     (kind, id)                      started after its gate opened (columns as STARTED)
+#   ADDED       (kind, id)                      added to the running graph (``EventStream.grow``)
 #   ENDED       (kind, id, code, TaskError | None)  failed, timed out or cancelled while running;
 #                                               ends[id] and where[id] are set
 #   SKIPPED     (kind, id, cause, t)            not run: a dependency did not pass
@@ -35,6 +37,7 @@ from ._records import STATUS_OF_CODE, RunResult, TaskError, TaskStatus
 STARTED = 0
 DISPATCHED = 1
 RUNNING = 2
+ADDED = 3
 ENDED = 4
 SKIPPED = 5
 CANCELLED = 6
@@ -50,6 +53,22 @@ class RunStarted:
     workers: int
     time: float
     wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAdded:
+    """A task was added to the running graph (a dynamic task) by the task ``parent``.
+
+    It comes before any other event of that task. ``after`` and ``before`` name the tasks it
+    depends on and the tasks that wait for it.
+    """
+
+    task: str
+    id: int
+    parent: str | None
+    after: tuple[str, ...]
+    before: tuple[str, ...]
+    time: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +110,9 @@ class RunFinished:
     time: float
 
 
-Event: TypeAlias = RunStarted | TaskDispatched | TaskStarted | TaskFinished | RunFinished
+Event: TypeAlias = (
+    RunStarted | TaskAdded | TaskDispatched | TaskStarted | TaskFinished | RunFinished
+)
 Listener: TypeAlias = Callable[[Sequence[Event]], None]
 
 
@@ -122,6 +143,30 @@ class EventStream:
         self._pos = 0
         self._settled = bytearray(n)  # the terminal status code of each task, once typed
         self._count = 0
+        # Tasks added during the run: id -> (parent id, dependency ids, follower ids, time).
+        self.added: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], float]] = {}
+        self._announced = n  # ids below this have been announced to the listeners
+
+    def grow(self, parent: int, after: Sequence[int], before: Sequence[int]) -> None:
+        """Make room for one more task, added to the running graph by task ``parent``."""
+        i = len(self.values)
+        self.values.append(None)
+        self.starts.append(None)
+        self.ends.append(None)
+        self.where.append(-1)
+        self._settled.append(0)
+        if self.retried is not None:
+            self.retried.append([])
+        self.added[i] = (parent, tuple(after), tuple(before), time.perf_counter())
+
+    def shrink(self, n: int) -> None:
+        """Forget the tasks from id ``n`` on (an addition that was refused)."""
+        for column in (self.values, self.starts, self.ends, self.where, self._settled):
+            del column[n:]
+        if self.retried is not None:
+            del self.retried[n:]
+        for i in [i for i in self.added if i >= n]:
+            del self.added[i]
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -158,14 +203,37 @@ class EventStream:
         w = self.where[i]
         return self.threads[w] if w >= 0 else ""
 
+    def _announce(self, upto: int, out: list[Event]) -> None:
+        """``TaskAdded`` for the added tasks up to id ``upto``, each once, in id order."""
+        names = self.names
+        for i in range(self._announced, upto + 1):
+            parent, after, before, t = self.added[i]
+            out.append(
+                TaskAdded(
+                    names[i],
+                    i,
+                    names[parent] if parent >= 0 else None,
+                    tuple(names[j] for j in after),
+                    tuple(names[j] for j in before),
+                    t,
+                )
+            )
+        self._announced = max(self._announced, upto + 1)
+
     def typed(self, raw: Sequence[Entry]) -> list[Event]:
         names = self.names
         out: list[Event] = []
         for e in raw:
             if isinstance(e, int):
                 i = e
+                if i >= self._announced:
+                    self._announce(i, out)
             else:
                 kind, i = e[0], e[1]
+                if i >= self._announced:
+                    self._announce(i, out)
+                if kind == ADDED:
+                    continue
                 if kind == STARTED:
                     t = self.starts[i] or 0.0
                     out.append(TaskDispatched(names[i], i, self.thread_of(i), t))
@@ -264,8 +332,8 @@ def build_result(
                 order.append(e)
             continue
         kind, i = e[0], e[1]
-        if kind <= RUNNING or codes[i]:
-            continue  # a start, or a late report for a task already settled
+        if kind <= ADDED or codes[i]:
+            continue  # a start, an addition, or a late report for a task already settled
         order.append(i)
         if kind == ENDED:
             codes[i] = e[2]

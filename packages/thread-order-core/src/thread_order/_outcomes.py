@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,30 @@ class Special:
     has_timeouts: bool
     has_async: bool
     loop_lane: int  # the lane (``where`` index) of the event loop thread
+
+    def add(
+        self,
+        timeout: float | None,
+        locks: tuple[str, ...],
+        is_async: bool,
+        limits: Mapping[str, int],
+    ) -> None:
+        """One more task (added to the running graph); ``flags`` grows by its caller."""
+        assert isinstance(self.timeouts, list)
+        self.timeouts.append(timeout)
+        if locks and self.resources is None:
+            self.resources = Resources([() for _ in self.timeouts[:-1]], limits)
+        if self.resources is not None:
+            self.resources.add(locks, limits)
+        self.has_timeouts = self.has_timeouts or (timeout is not None and not is_async)
+        self.has_async = self.has_async or is_async
+
+    def truncate(self, n: int) -> None:
+        """Forget the tasks from id ``n`` on (an addition that was refused)."""
+        assert isinstance(self.timeouts, list)
+        del self.timeouts[n:]
+        if self.resources is not None:
+            self.resources.truncate(n)
 
 
 def task_error(exc: BaseException) -> TaskError:
@@ -307,7 +331,7 @@ def plan_special(
         return None
     return Special(
         flags=flags,
-        timeouts=timeouts,
+        timeouts=list(timeouts),
         resources=Resources(locks, limits) if any(locks) else None,
         has_timeouts=any(f & TIMED and not f & ASYNC for f in flags),
         has_async=any(f & ASYNC for f in flags),

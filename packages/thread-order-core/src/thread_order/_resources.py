@@ -18,7 +18,7 @@ class Resources:
     """Capacities, current use and the waiting line for one run."""
 
     def __init__(self, needs: Sequence[tuple[str, ...]], limits: Mapping[str, int]) -> None:
-        self.needs = needs
+        self.needs = list(needs)
         self.capacity = {name: limits.get(name, 1) for need in needs for name in need}
         self.in_use = dict.fromkeys(self.capacity, 0)
         self.waiting: list[int] = []
@@ -63,6 +63,22 @@ class Resources:
                     still.append(j)
             self.waiting = still
             return started
+
+    def add(self, need: tuple[str, ...], limits: Mapping[str, int]) -> None:
+        """One more task (added to the running graph) that holds ``need`` while it runs."""
+        with self.lock:
+            assert isinstance(self.needs, list)
+            self.needs.append(need)
+            for name in need:
+                if name not in self.capacity:
+                    self.capacity[name] = limits.get(name, 1)
+                    self.in_use[name] = 0
+
+    def truncate(self, n: int) -> None:
+        """Forget the tasks from id ``n`` on (an addition that was refused; none ran)."""
+        with self.lock:
+            assert isinstance(self.needs, list)
+            del self.needs[n:]
 
     def drop_waiting(self) -> list[int]:
         """Empty the waiting line (the run is stopping); return who was in it."""
