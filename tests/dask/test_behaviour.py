@@ -226,3 +226,23 @@ def test_a_backend_must_be_one(inproc: Any) -> None:
     with pytest.raises(TypeError, match="backend must be"):
         Scheduler(backend="dask")
     assert Scheduler(backend=inproc).backend is inproc
+
+
+def grows() -> None:
+    import thread_order
+
+    thread_order.add_task(ok, "added")  # type: ignore[attr-defined]
+
+
+def test_dynamic_tasks_are_refused_clearly_on_dask(inproc: Any) -> None:
+    import thread_order
+
+    if not hasattr(thread_order, "add_task"):
+        pytest.skip("thread_order.add_task (dynamic tasks) is not in this tree")
+    s = Scheduler(backend=inproc)
+    s.register(grows, "grows")
+    result = s.run()
+    assert result["grows"].status is F
+    error = result["grows"].error
+    assert error is not None
+    assert error.message.startswith("add_task() is not supported on a distributed backend")

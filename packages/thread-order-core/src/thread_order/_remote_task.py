@@ -173,7 +173,7 @@ def _call(
             else:
                 box.append((rs.FAILED, None, task_error(exc)))
         except BaseException as exc:  # a task's failure, whatever it raised
-            box.append((rs.FAILED, None, task_error(exc)))
+            box.append((rs.FAILED, None, _remote_error(exc)))
         finally:
             for semaphore in reversed(held):
                 semaphore.release()
@@ -188,6 +188,19 @@ def _call(
         left = f"its thread on {lane} was left running"
         return rs.TIMED_OUT, None, _timeout_error(spec.timeout, left)
     return tuple(box[0])
+
+
+def _remote_error(exc: BaseException) -> TaskError:
+    """``task_error``, with a clear word for what only the thread backend can do."""
+    error = task_error(exc)
+    if type(exc).__name__ == "GrowthError":  # thread_order.add_task(): dynamic tasks
+        return TaskError(
+            error.type,
+            "add_task() is not supported on a distributed backend: the graph of a run on a "
+            "cluster is fixed when it starts; run this suite on threads to add tasks from tasks",
+            error.traceback,
+        )
+    return error
 
 
 def _timeout_error(timeout: float, what: str) -> TaskError:
