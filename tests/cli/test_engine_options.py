@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Invoke, example
+from conftest import REPO, Invoke, example
+from typer.testing import CliRunner
+
+from thread_order_cli.history_cmd import history_app
 
 SLOW = """
 import time
@@ -89,3 +92,19 @@ def test_trace_is_written_after_the_run(invoke: Invoke, tmp_path: Path) -> None:
     assert all(e["args"]["status"] == "PASSED" for e in tasks)
     lanes = {e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name"}
     assert lanes <= {"thread_0", "thread_1"}
+
+
+def test_dynamic_tasks_are_counted_reported_and_recorded(invoke: Invoke, tmp_path: Path) -> None:
+    suite = str(REPO / "examples" / "features" / "dynamic_tasks.py")
+    res = invoke(suite, "--junitxml", "j.xml", "--json-report", "r.json")
+    assert res.exit_code == 1, res.output
+    lines = [ln for ln in res.stdout.splitlines() if "...." in ln]
+    assert len(lines) == 7
+    assert lines[-1].endswith("[100% ]")  # the total grew with the added tasks
+    report = json.loads((tmp_path / "r.json").read_text())
+    statuses = {t["name"]: t["status"] for t in report["tasks"]}
+    assert statuses["drain[n3]"] == "FAILED"
+    assert sum(s == "PASSED" for s in statuses.values()) == 6
+    assert (tmp_path / "j.xml").read_text().count("<testcase") == 7
+    listed = CliRunner().invoke(history_app, ["list"])
+    assert "6 passed, 1 failed" in listed.stdout

@@ -107,3 +107,20 @@ def test_streaming_and_trace(tmp_path: Path) -> None:
 def test_every_example_has_a_test(path: Path) -> None:
     tested = Path(__file__).read_text()
     assert path.name in tested
+
+
+def test_dynamic_tasks() -> None:
+    result, _ = _run_suite("dynamic_tasks.py")
+    status = _statuses(result)
+    assert status.pop("drain[n3]") is TaskStatus.FAILED
+    assert set(status) == {
+        "create_cluster",
+        "list_nodes",
+        "drain[n1]",
+        "drain[n2]",
+        "page_on_call",
+        "delete_cluster",
+    }
+    assert set(status.values()) == {TaskStatus.PASSED}
+    drains = [result[f"drain[{n}]"] for n in ("n1", "n2", "n3")]
+    assert result["delete_cluster"].start >= max(d.end for d in drains)

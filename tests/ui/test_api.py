@@ -14,6 +14,7 @@ from thread_order_cli.history import record_run
 
 from .conftest import (
     MIXED,
+    REPO,
     SLOW,
     SURGERY,
     XSS,
@@ -237,3 +238,34 @@ def test_session_close_cancels_a_run(make_session: MakeSession) -> None:
     session.close()
     assert time.monotonic() - t0 < 5
     assert not any(t.name == "tdrun-ui-run" and t.is_alive() for t in threading.enumerate())
+
+
+def test_tasks_added_during_the_run_are_announced_and_recorded(
+    make_session: MakeSession, tmp_path: Path
+) -> None:
+    session = make_session(str(REPO / "examples" / "features" / "dynamic_tasks.py"))
+    client = authed_client(session)
+    events = run_and_wait(client, session, workers=2)
+    run = events[0]
+    added = by_type(events, "added")
+    assert [e["name"] for e in added] == ["drain[n1]", "drain[n2]", "drain[n3]", "page_on_call"]
+    names = [*run["names"], *(e["name"] for e in added)]
+    assert [e["task"] for e in added] == list(range(len(run["names"]), len(names)))
+    assert added[0]["parent"] == "list_nodes"
+    assert [names[i] for i in added[0]["after"]] == ["list_nodes"]
+    assert [names[i] for i in added[0]["before"]] == ["delete_cluster"]
+    first_seen = {}
+    for e in events:
+        if e.get("task") is not None:
+            first_seen.setdefault(e["task"], e["type"])
+    assert all(first_seen[e["task"]] == "added" for e in added)  # announced before anything else
+    status = {names[e["task"]]: e["status"] for e in by_type(events, "finished")}
+    assert status["drain[n3]"] == "FAILED"
+    assert status["page_on_call"] == "PASSED"
+    final = events[-1]
+    assert (final["counts"]["PASSED"], final["counts"]["FAILED"]) == (6, 1)
+    past = client.get(f"/api/history/{final['history_id']}").json()["events"]
+    past_names = past[0]["names"]
+    assert "drain[n3]" in past_names
+    logs = [e["line"] for e in by_type(past, "log") if past_names[e["task"]] == "drain[n3]"]
+    assert any("did not drain" in line for line in logs)  # logs are kept for the history

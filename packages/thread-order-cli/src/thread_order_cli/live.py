@@ -54,11 +54,13 @@ class LiveView:
         self.console.print(text, style=style, markup=False)
 
     def __call__(self, events: Sequence[Any]) -> None:
-        from thread_order import RunFinished, TaskFinished, TaskStarted
+        from thread_order import RunFinished, TaskAdded, TaskFinished, TaskStarted
 
         with self._lock:
             for e in events:
-                if isinstance(e, TaskStarted):
+                if isinstance(e, TaskAdded):
+                    self.total += 1
+                elif isinstance(e, TaskStarted):
                     self.running[e.thread] = (e.task, e.time)
                 elif isinstance(e, TaskFinished):
                     self.done += 1

@@ -128,12 +128,14 @@ class PlainReporter:
         self.result: RunResult | None = None
 
     def __call__(self, events: Sequence[Any]) -> None:
-        from thread_order import RunFinished, TaskFinished
+        from thread_order import RunFinished, TaskAdded, TaskFinished
 
         with self.p.batch():
             for e in events:
                 if isinstance(e, TaskFinished):
                     self.finished(e)
+                elif isinstance(e, TaskAdded):
+                    self.total += 1  # a task added during the run
                 elif isinstance(e, RunFinished):
                     self.result = e.result
                     self.summary(e.result)

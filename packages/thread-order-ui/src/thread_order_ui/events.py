@@ -18,6 +18,7 @@ from thread_order import (
     Event,
     RunFinished,
     RunStarted,
+    TaskAdded,
     TaskError,
     TaskFinished,
     TaskStarted,
@@ -76,11 +77,24 @@ class EventLog:
 
 
 class EngineListener:
-    """Subscribed to the scheduler: turns each batch of typed events into JSON for the log."""
+    """Subscribed to the scheduler: turns each batch of typed events into JSON for the log.
 
-    def __init__(self, log: EventLog) -> None:
+    ``names``/``preds`` are the run's graph; tasks added during the run (``TaskAdded``) are
+    appended to them, and to ``ids`` (name -> id), which the log capture shares.
+    """
+
+    def __init__(
+        self,
+        log: EventLog,
+        names: list[str] | None = None,
+        preds: list[list[int]] | None = None,
+        ids: dict[str, int] | None = None,
+    ) -> None:
         self.log = log
         self.t0 = time.perf_counter()
+        self.names = names if names is not None else []
+        self.preds = preds if preds is not None else []
+        self.ids = ids if ids is not None else {n: i for i, n in enumerate(self.names)}
 
     def rel(self, t: float | None) -> float | None:
         return None if t is None else round(t - self.t0, 6)
@@ -91,6 +105,25 @@ class EngineListener:
             if isinstance(e, RunStarted):
                 self.t0 = e.time
                 out.append({"type": "run_started", "workers": e.workers, "wall": e.wall})
+            elif isinstance(e, TaskAdded):
+                after = [self.ids[n] for n in e.after if n in self.ids]
+                self.ids[e.task] = e.id
+                self.names.append(e.task)
+                self.preds.append(after)
+                for n in e.before:  # a task that now waits for the new one
+                    if n in self.ids:
+                        self.preds[self.ids[n]].append(e.id)
+                out.append(
+                    {
+                        "type": "added",
+                        "task": e.id,
+                        "name": e.task,
+                        "after": after,
+                        "before": [self.ids[n] for n in e.before if n in self.ids],
+                        "parent": e.parent,
+                        "t": self.rel(e.time),
+                    }
+                )
             elif isinstance(e, TaskStarted):
                 out.append(
                     {"type": "started", "task": e.id, "thread": e.thread, "t": self.rel(e.time)}

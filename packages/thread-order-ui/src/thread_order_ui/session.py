@@ -107,12 +107,14 @@ class _LogCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         name = current_task()
-        if name is None or name not in self.ids or id(record) in self._seen:
+        if name is None or id(record) in self._seen:
             return
         self._seen.add(id(record))
-        self.log.extend(
-            [{"type": "log", "task": self.ids[name], "line": self.format(record)[:4000]}]
-        )
+        line = self.format(record)[:4000]
+        self.lines.setdefault(name, []).append(line)
+        i = self.ids.get(name)
+        if i is not None:  # else a task added so recently that the page does not know it yet
+            self.log.extend([{"type": "log", "task": i, "line": line}])
 
 
 class Session:
@@ -211,9 +213,11 @@ class Session:
         preds: list[list[int]],
         rerun_of: int | None,
     ) -> None:
-        listener = EngineListener(self.log)
+        ids = {n: i for i, n in enumerate(names)}
+        names, preds = list(names), [list(p) for p in preds]  # grow with added tasks
+        listener = EngineListener(self.log, names, preds, ids)
         scheduler.subscribe(listener)
-        capture = _LogCapture(self.log, {n: i for i, n in enumerate(names)})
+        capture = _LogCapture(self.log, ids)
         loggers = [
             logging.getLogger(),
             *(logging.getLogger(f"thread_{w}") for w in range(prep.workers)),

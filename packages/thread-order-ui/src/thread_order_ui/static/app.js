@@ -46,6 +46,15 @@
     switch (ev.type) {
       case "run_started":
         view.workers = ev.workers; view.wall = ev.wall; break;
+      case "added":  // a task added during the run: no node in the graph, a row everywhere else
+        view.tasks.push({
+          i: ev.task, name: ev.name, status: "pending", thread: "", start: null, end: null,
+          error: null, reason: "", log: [], parent: ev.parent,
+        });
+        view.names.push(ev.name);
+        view.preds.push(ev.after);
+        for (const b of ev.before) if (view.preds[b]) view.preds[b].push(ev.task);
+        view.dirty.add(ev.task); break;
       case "started":
         t.status = "running"; t.thread = ev.thread; t.start = ev.t; view.dirty.add(t.i); break;
       case "finished":
@@ -230,6 +239,7 @@
       ["error", t.error ? t.error.type + ": " + t.error.message : "-"],
       ["reason", t.reason || "-"],
       ["depends on", view.preds[i].map((p) => view.names[p]).join(", ") || "-"],
+      ["added by", t.parent === undefined ? "-" : (t.parent || "(the scheduler)")],
     ];
     $("d-fields").replaceChildren(...fields.flatMap(([k, v]) => {
       const dt = document.createElement("dt"), dd = document.createElement("dd");
