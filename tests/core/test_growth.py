@@ -228,7 +228,7 @@ def _batch(rs: Any, rng: random.Random) -> tuple[Any, ...]:
             if not x:
                 break
             t = rng.randrange(x)
-            waiting = t >= n or states[t] < RUNNING
+            waiting = t >= n or states[t] not in (RUNNING, PASSED, FAILED, TIMED_OUT)
             if waiting and t not in targets and not _reaches(rs, extra, t, {*mine, x}):
                 targets.append(t)
                 extra.setdefault(x, []).append(t)
@@ -307,3 +307,18 @@ def test_growth_invariants(readyset_cls: Any, sc: dict[str, Any]) -> None:
     popped = [e[1] for e in log if isinstance(e, tuple) and e[0] == "pop"]
     popped += [e[2] for e in log if isinstance(e, tuple) and e[0] == "complete" and e[2] >= 0]
     assert len(popped) == len(set(popped))
+
+
+def test_before_a_skipped_task_only_adds_the_edge(readyset_cls: Any) -> None:
+    rs = build(readyset_cls, 3, {2: [0]})
+    rs.reset(True)
+    assert rs.pop() == 0
+    rs.finish(0, FAILED)  # 2 is skipped
+    assert rs.take_skipped() == [2, 0]
+    assert rs.pop() == 1
+    rs.grow([0, 0], [], None, [0, 1], [2])
+    assert rs.status(2) == SKIPPED
+    assert rs.successors(3) == [2]
+    assert drain_running(rs, rs.pop()) == [3]
+    assert rs.finish(1, PASSED) == []
+    assert rs.remaining == 0

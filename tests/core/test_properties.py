@@ -245,3 +245,134 @@ def test_invariants_hold_with_timeouts_retries_rules_and_limits(sc: dict[str, An
     assert peak["api"] <= limits["api"]
     passed = {f"t{i}" for i in range(n) if status[i] is TaskStatus.PASSED}
     assert set(s.state["results"]) == passed
+
+
+# -- dynamic tasks ------------------------------------------------------------------------------
+
+
+@st.composite
+def growing(draw: st.DrawFn) -> dict[str, Any]:
+    """Registered tasks 0..n-1 and added tasks n..n+k-1: added task ``x`` is added by task
+    ``adder[x]`` (an earlier one) when that runs, after ``deps[x]`` (tasks that exist by then)
+    and before ``before[x]`` (direct dependents of its adder: they cannot have started yet)."""
+    n = draw(st.integers(1, 10))
+    k = draw(st.integers(1, 10))
+    deps: list[list[int]] = []
+    for i in range(n):
+        deps.append(sorted(draw(st.sets(st.integers(0, i - 1), max_size=min(i, 3)))) if i else [])
+    adder = {x: draw(st.integers(0, x - 1)) for x in range(n, n + k)}
+    for x in range(n, n + k):
+        # what exists when the adder runs: the registered tasks, the adder, earlier siblings
+        known = [*range(n), adder[x], *(y for y in range(n, x) if adder[y] == adder[x])]
+        deps.append(sorted(draw(st.sets(st.sampled_from(known), max_size=3))))
+    before: dict[int, list[int]] = {}
+    for x in range(n, n + k):
+        waiting = [t for t in range(n) if adder[x] in deps[t]]
+        before[x] = sorted(draw(st.sets(st.sampled_from(waiting), max_size=2))) if waiting else []
+    failing = draw(st.sets(st.integers(0, n + k - 1), max_size=(n + k) // 3))
+    return {
+        "n": n,
+        "k": k,
+        "deps": deps,
+        "adder": adder,
+        "before": before,
+        "failing": failing,
+        "workers": draw(st.integers(1, 5)),
+        "skip": draw(st.booleans()),
+    }
+
+
+def _all_deps(sc: dict[str, Any]) -> list[list[int]]:
+    full = [list(d) for d in sc["deps"]]
+    for x, targets in sc["before"].items():
+        for t in targets:
+            full[t].append(x)
+    return full
+
+
+def _acyclic(full: list[list[int]]) -> bool:
+    state = [0] * len(full)
+
+    def visit(i: int) -> bool:
+        if state[i] == 1:
+            return False
+        if state[i] == 2:
+            return True
+        state[i] = 1
+        ok = all(visit(d) for d in full[i])
+        state[i] = 2
+        return ok
+
+    return all(visit(i) for i in range(len(full)))
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(growing())
+def test_invariants_hold_when_tasks_add_tasks(sc: dict[str, Any]) -> None:
+    from thread_order import add_task
+
+    n, k, deps, failing = sc["n"], sc["k"], sc["deps"], sc["failing"]
+    full = _all_deps(sc)
+    if not _acyclic(full):
+        sc = {**sc, "before": {x: [] for x in sc["before"]}}
+        full = _all_deps(sc)
+    children: dict[int, list[int]] = {}
+    for x, a in sc["adder"].items():
+        children.setdefault(a, []).append(x)
+    tick = itertools.count()
+    lock = threading.Lock()
+    started: dict[int, int] = {}
+    ended: dict[int, int] = {}
+    running = [0, 0]
+
+    def make(i: int) -> Any:
+        def task() -> int:
+            with lock:
+                started[i] = next(tick)
+                running[0] += 1
+                running[1] = max(running)
+            for x in children.get(i, []):
+                add_task(
+                    make(x),
+                    f"t{x}",
+                    after=[f"t{d}" for d in deps[x]],
+                    before=[f"t{t}" for t in sc["before"][x]],
+                )
+            with lock:
+                running[0] -= 1
+                ended[i] = next(tick)
+            if i in failing:
+                raise RuntimeError(f"t{i} fails")
+            return i
+
+        return task
+
+    s = Scheduler(workers=sc["workers"], skip_dependents=sc["skip"])
+    for i in range(n):
+        s.register(make(i), f"t{i}", after=[f"t{d}" for d in deps[i]])
+    result = s.run()
+
+    # a task exists when its adder ran; every existing task ends in one terminal status
+    exists = set(range(n)) | {x for x, a in sc["adder"].items() if a in started}
+    assert {r.name for r in result} == {f"t{i}" for i in exists}
+    assert len(result) == len(exists)
+    assert result.counts()[TaskStatus.CANCELLED] == 0
+    # no task starts before all its dependencies (including those given by ``before``) ended
+    for i, began in started.items():
+        for d in full[i]:
+            if d in exists:
+                assert d in ended and ended[d] < began, (i, d)
+    # skipped = the existing descendants of failed tasks (with skip_dependents), else none
+    failed = {i for i in exists if result[f"t{i}"].status is TaskStatus.FAILED}
+    skipped = {i for i in exists if result[f"t{i}"].status is TaskStatus.SKIPPED}
+    if sc["skip"]:
+        assert skipped == _descendants(full, failed) & exists
+    else:
+        assert skipped == set()
+    assert set(started) == exists - skipped
+    assert running[1] <= sc["workers"]
+    assert k >= 0

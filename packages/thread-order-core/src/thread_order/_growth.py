@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from ._dispatcher import Dispatcher
 
 
+#: States of tasks that have started: a new task can no longer precede them.
+_RAN = frozenset((rs.RUNNING, rs.PASSED, rs.FAILED, rs.TIMED_OUT))
+
+
 class GrowthError(ValueError):
     """Tasks cannot be added: the run is over, a name is taken, a task to precede started."""
 
@@ -229,7 +233,7 @@ def _check(
         raise UnknownDependencyError(missing, index.keys())
     states = d.core.states()
     for t in targets:
-        if t < len(states) and states[t] >= rs.RUNNING:
+        if t < len(states) and states[t] in _RAN:
             raise GrowthError(
                 f"cannot add task {task.name!r} before {names[t]!r}: it has already started"
             )

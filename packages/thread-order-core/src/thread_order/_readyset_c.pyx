@@ -161,6 +161,11 @@ cdef class _Ints:
         return self.seq[k]
 
 
+cdef inline bint _ran(uint8_t s) noexcept:
+    """The task has started (running or finished after running)."""
+    return s == S_RUNNING or s == S_PASSED or s == S_FAILED or s == S_TIMED_OUT
+
+
 cdef int _realloc32(int32_t **buf, Py_ssize_t count) except -1:
     cdef int32_t *p = <int32_t *> PyMem_Realloc(buf[0], (count if count > 0 else 1) * sizeof(int32_t))
     if p == NULL:
@@ -847,7 +852,7 @@ cdef class ReadySet:
             raise ValueError("grow() needs a run in progress (call reset() first)")
         for e in range(bf.length):
             t = bf.get(e)
-            if t < n0 and self.state[t] >= S_RUNNING:
+            if t < n0 and _ran(self.state[t]):
                 raise ValueError(f"task {t} has already started: nothing can precede it")
         new_n = n0 + k
         total = self.n_edges + pr.length + bf.length
@@ -939,7 +944,8 @@ cdef class ReadySet:
                 if self.state[t] == S_QUEUED:
                     self._qremove(<int32_t> t)
                     self.state[t] = S_PENDING
-                self.indeg[t] += 1
+                if self.state[t] < S_RUNNING:  # else skipped or cancelled: it never runs anyway
+                    self.indeg[t] += 1
         # Pass 2, in id order: skip what cannot run, queue what is ready.
         self.ready_len = 0
         for j in range(k):

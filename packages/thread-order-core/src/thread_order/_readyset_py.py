@@ -39,6 +39,8 @@ ANY_FAILED = 2  # at least one dependency failed (on-failure handlers)
 
 # A skipped task's remaining indegree is set this high so later releases never make it ready.
 _NEVER = 1 << 30
+# States of tasks that have started (a task added by ``grow()`` cannot precede them).
+_RAN = frozenset((RUNNING, PASSED, FAILED, TIMED_OUT))
 
 
 class ReadySet:
@@ -303,7 +305,8 @@ class ReadySet:
 
         New task ``x`` depends on ``preds[pred_off[j]:pred_off[j + 1]]`` (ids below ``x``) and
         must finish before ``before[before_off[j]:before_off[j + 1]]`` (ids below ``x`` that
-        have not started; a queued one goes back to waiting). The caller has checked that no
+        have not started; a queued one goes back to waiting; a skipped or cancelled one only
+        gains the edge). The caller has checked that no
         cycle results. Dependencies that already passed count as done; one that did not pass
         skips the new task as ``finish`` would have (or marks it for its trigger rule). New
         tasks rank after every task that was there at ``reset()``, in id order. Ready and
@@ -317,7 +320,7 @@ class ReadySet:
             state = self._state
             for j in range(k):
                 for t in before[b_off[j] : b_off[j + 1]]:
-                    if t < n0 and state[t] >= RUNNING:
+                    if t < n0 and state[t] in _RAN:
                         raise ValueError(f"task {t} has already started: nothing can precede it")
             self._grow(n0, k, pred_off, preds, rules, b_off, before)
 
@@ -370,7 +373,8 @@ class ReadySet:
                 if state[t] == QUEUED:
                     state[t] = PENDING
                     requeue.add(key[t])
-                indeg[t] += 1
+                if state[t] < RUNNING:  # else skipped or cancelled: it never runs anyway
+                    indeg[t] += 1
         if requeue:
             self._heap[:] = [q for q in self._heap if q not in requeue]
             heapify(self._heap)
