@@ -85,22 +85,42 @@ class RunContext:
 Inputs = list[tuple[str, tuple[int, ...], bool]]
 
 
-def is_plain(task: Task, deps: Sequence[int], names: Sequence[str]) -> bool:
+def is_plain(
+    task: Task,
+    deps: Sequence[int],
+    names: Sequence[str],
+    seen: dict[Any, frozenset[str] | None] | None = None,
+) -> bool:
     """True when calling the task is just calling its function: no param, condition or retry,
     and (read off the code object, far cheaper than ``inspect.signature``) no parameter that
-    could receive a dependency's result. Most tasks of big suites are like this."""
+    could receive a dependency's result. Most tasks of big suites are like this.
+
+    ``seen`` caches each function's parameter names across the calls of one plan (suites often
+    register one function many times)."""
     if task.param or task.options.wraps_call:
         return False
     if not deps:
         return True
-    code = getattr(inspect.unwrap(task.fn), "__code__", None)
-    if code is None:
+    fn = task.fn
+    if seen is not None and fn in seen:
+        taken = seen[fn]
+    else:
+        taken = _parameter_names(fn)
+        if seen is not None:
+            seen[fn] = taken
+    if taken is None:
         return False
-    count = code.co_argcount + code.co_kwonlyargcount
-    if not count:
+    if not taken:
         return True
-    taken = set(code.co_varnames[:count])
     return not any(names[d] in taken or family_of(names[d]) in taken for d in deps)
+
+
+def _parameter_names(fn: Any) -> frozenset[str] | None:
+    """The names a call could bind by keyword; None when there is no code object to read."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return None
+    return frozenset(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
 
 
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:

@@ -64,8 +64,11 @@ def normalize_names(value: str | Iterable[str] | None, what: str, task: str) -> 
         return ()
     if isinstance(value, str):
         return (value,)
-    if type(value) is list and all(type(n) is str for n in value):
-        return tuple(value)  # the common case, checked in one pass
+    if type(value) is list:  # the common cases, checked without a generator
+        if len(value) == 1 and type(value[0]) is str:
+            return (value[0],)
+        if all(type(n) is str for n in value):
+            return tuple(value)
     try:
         names = tuple(value)
     except TypeError:

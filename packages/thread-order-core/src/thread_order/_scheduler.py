@@ -366,9 +366,10 @@ class Scheduler:
         if cached is not None and cached[0] is graph and cached[1] is self.state:
             return cached[2], cached[3]
         state = self.state
+        seen: dict[Any, frozenset[str] | None] = {}
         plain: list[Callable[[], Any] | None] = [
             (functools.partial(t.fn, state) if t.with_state else t.fn)
-            if is_plain(t, graph.dependencies(i), graph.names)
+            if is_plain(t, graph.dependencies(i), graph.names, seen)
             else None
             for i, t in enumerate(tasks)
         ]
