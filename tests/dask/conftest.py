@@ -7,6 +7,7 @@ workers and the preflight check at most 60 s for their answers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,8 +36,19 @@ def make(request: pytest.FixtureRequest) -> Make:
 
     def build(**kwargs: Any) -> Scheduler:
         if kind == "dask":
-            kwargs["backend"] = request.getfixturevalue("inproc")
+            kwargs["backend"] = backend = request.getfixturevalue("inproc")
+            _wait_idle(backend.client)
         return Scheduler(**kwargs)
 
     build.kind = kind  # type: ignore[attr-defined]
     return build
+
+
+def _wait_idle(client: Any, timeout: float = 10.0) -> None:
+    """Until the cluster runs nothing: a task an earlier test left running (a timed-out body)
+    must not hold a worker thread this test counts on."""
+    deadline = time.monotonic() + timeout
+    while any(client.processing().values()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the cluster stayed busy for {timeout}s")
+        time.sleep(0.02)

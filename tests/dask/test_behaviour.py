@@ -246,3 +246,18 @@ def test_dynamic_tasks_are_refused_clearly_on_dask(inproc: Any) -> None:
     error = result["grows"].error
     assert error is not None
     assert error.message.startswith("add_task() is not supported on a distributed backend")
+
+
+def test_cancel_drops_queued_tasks_and_lets_running_ones_finish(make: Make) -> None:
+    s = make(workers=4, cancel_grace=5)
+    for k in range(12):
+        s.register(slow, f"t{k:02d}")
+    canceller = threading.Timer(0.1, s.cancel)
+    canceller.start()
+    with pytest.raises(RunInterrupted) as interrupted:
+        s.run()
+    canceller.join()
+    result = interrupted.value.result
+    counts = {status: sum(1 for r in result if r.status is status) for status in (P, C)}
+    assert counts == {P: 4, C: 8}  # the 4 that had started finished; the queued 8 never ran
+    assert all(r.reason == "run cancelled" and r.thread == "" for r in result if r.status is C)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,11 +132,12 @@ class DaskBackend:
         self.client = client
         self.preflight_timeout = preflight_timeout
         self._cluster = _cluster
-        self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done: Any = None  # this run's distributed.as_completed
         self._task_of: dict[str, int] = {}
         self._handles: list[Any] = []
         self._state: Any = None
         self._uploaded: set[str] = set()
+        self._submitted = 0
 
     @classmethod
     def connect(cls, address: str, *, timeout: float = 30.0) -> DaskBackend:
@@ -163,7 +165,13 @@ class DaskBackend:
         for option, value in (("processes", processes), ("threads", threads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"DaskBackend.local: {option} must be an int >= 1, got {value!r}")
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        settings = {
+            "distributed.scheduler.allowed-failures": 0,
+            # a worker is sent only as many tasks as it has threads: the rest wait on the
+            # scheduler, where Ctrl-C can still cancel them
+            "distributed.scheduler.worker-saturation": 1.0,
+        }
+        with dask.config.set(settings):
             if in_process:
                 cluster = LocalCluster(
                     n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=":0"
@@ -250,12 +258,26 @@ class DaskBackend:
         from ._remote_task import run_task
 
         state = self._state if ancestors is not None else None
+        self._submitted += 1
         future = self.client.submit(
-            run_task, spec, list(upstream), ancestors, state, key=key, pure=False, retries=0
+            run_task,
+            spec,
+            list(upstream),
+            ancestors,
+            state,
+            key=key,
+            pure=False,
+            retries=0,
+            priority=-self._submitted,  # the driver's order: it submits in priority order
         )
         self._task_of[future.key] = task
         self._handles.append(future)
-        future.add_done_callback(self._done.put)
+        if self._done is None:
+            from distributed import as_completed
+
+            # results are fetched in the client's event loop as tasks end, not by this thread
+            self._done = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
+        self._done.add(future)
         if teardown:
             from distributed import fire_and_forget
 
@@ -263,36 +285,44 @@ class DaskBackend:
         return future
 
     def poll(self, timeout: float | None) -> list[tuple[int, Outcome]]:
+        from ._remote_task import Outcome
+
+        if self._done is None:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        done: queue.Queue[tuple[Any, Any]] = self._done.queue
         try:
-            batch = [self._done.get(timeout=timeout)]
+            batch = [done.get(timeout=timeout)]
         except queue.Empty:
             return []
         while True:
             try:
-                batch.append(self._done.get_nowait())
+                batch.append(done.get_nowait())
             except queue.Empty:
                 break
-        batch = [f for f in batch if f.key in self._task_of]  # not a late one of an older run
-        finished = [f for f in batch if f.status == "finished"]
-        out: list[tuple[int, Outcome]] = []
-        if finished:
-            try:
-                values = self.client.gather(finished)
-            except Exception:
-                values = [_result_or_error(f) for f in finished]
-            out += [(self._task_of[f.key], v) for f, v in zip(finished, values, strict=True)]
-        for f in batch:
-            if f.status != "finished":
-                out.append((self._task_of[f.key], _result_or_error(f)))
-        return out
+        return [
+            (self._task_of[f.key], value if isinstance(value, Outcome) else _result_or_error(f))
+            for f, value in batch
+            if f.key in self._task_of  # not a late one of an older run
+        ]
 
     def cancel(self, handles: Iterable[Any]) -> None:
+        """Cancel the futures whose task no worker is executing yet."""
         handles = list(handles)
-        if handles:
-            self.client.cancel(handles)
+        if not handles:
+            return
+        try:
+            answers = self._ask(self.client.run, _executing, "say what they run")
+        except PreflightError:  # no answer: the workers are gone, nothing will start
+            return
+        running = {key for keys in answers.values() for key in keys}
+        queued = [f for f in handles if f.key not in running]
+        if queued:
+            self.client.cancel(queued)
 
     def end_run(self) -> None:
-        self._done = queue.SimpleQueue()  # callbacks of this run's stragglers go to the old one
+        self._done = None  # stragglers of this run report to its own as_completed
         self._handles.clear()
         self._task_of.clear()
         self._state = None
@@ -301,6 +331,11 @@ class DaskBackend:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _executing(dask_worker: Any) -> list[str]:
+    """Run on each worker: the keys of the tasks it is executing now."""
+    return [str(ts.key) for ts in dask_worker.state.executing]
 
 
 def _no_reruns(dask_scheduler: Any) -> None:
