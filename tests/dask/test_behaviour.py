@@ -261,3 +261,12 @@ def test_cancel_drops_queued_tasks_and_lets_running_ones_finish(make: Make) -> N
     counts = {status: sum(1 for r in result if r.status is status) for status in (P, C)}
     assert counts == {P: 4, C: 8}  # the 4 that had started finished; the queued 8 never ran
     assert all(r.reason == "run cancelled" and r.thread == "" for r in result if r.status is C)
+
+
+def test_an_unreachable_scheduler_is_an_error_naming_it() -> None:
+    from thread_order.backends import BackendError, DaskBackend
+
+    with pytest.raises(
+        BackendError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
+    ):
+        DaskBackend.connect("tcp://127.0.0.1:9", timeout=0.5)
