@@ -66,8 +66,10 @@ class LiveView:
                     self.done += 1
                     status = str(e.status)
                     self.counts[status] = self.counts.get(status, 0) + 1
-                    if e.thread and self.running.get(e.thread, ("",))[0] == e.task:
-                        del self.running[e.thread]
+                    # by task: on a cluster a task ends on another lane than it started on
+                    for thread, (task, _) in list(self.running.items()):
+                        if task == e.task:
+                            del self.running[thread]
         if any(isinstance(e, RunFinished) for e in events):
             self.stop()
 

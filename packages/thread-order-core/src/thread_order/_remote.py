@@ -92,7 +92,10 @@ class RemoteDispatcher(Dispatcher):
         self.offset = clock() - time.time()  # worker epoch seconds -> this process's clock
         assert isinstance(self.stream.threads, list)  # the scheduler gives remote runs a list
         self.lanes_list: list[str] = self.stream.threads
-        self.lanes_list.append(backend.name)  # lane 0: submitted, not yet reported back
+        # Until its outcome names the worker thread, a task in flight is shown on a lane of its
+        # own, ``dask#k`` (one per place in the window).
+        self.free_lanes: list[int] = []
+        self.in_lane: dict[int, int] = {}
         locks = [t.options.locks for t in tasks]
         self.resources = Resources(locks, limits) if any(locks) else None
         self.specs = [self._spec(t, i, task_timeout, limits) for i, t in enumerate(tasks)]
@@ -189,7 +192,13 @@ class RemoteDispatcher(Dispatcher):
     def _start(self, i: int) -> None:
         stream = self.stream
         stream.starts[i] = clock()
-        stream.where[i] = 0
+        if self.free_lanes:
+            lane = self.free_lanes.pop()
+        else:
+            lane = len(self.lanes_list)
+            self.lanes_list.append(f"{self.backend.name}#{len(self.in_lane) + 1}")
+        self.in_lane[i] = lane
+        stream.where[i] = lane
         self.inflight.add(i)
         if stream.live:
             stream.entries.append((ev.STARTED, i))
@@ -208,7 +217,7 @@ class RemoteDispatcher(Dispatcher):
             conflict = self._conflict(i)
             if conflict is not None:
                 self.inflight.discard(i)
-                oc.settle(self, i, 0, rs.FAILED, TaskError("StateError", conflict))
+                oc.settle(self, i, -1, rs.FAILED, TaskError("StateError", conflict))
                 return
             order = sorted(self._ancestors_of(i), key=self.topo.__getitem__)
             ancestors = [self._input(a) for a in order if a in self.handles]
@@ -283,6 +292,9 @@ class RemoteDispatcher(Dispatcher):
 
     def _apply(self, i: int, o: Outcome) -> None:
         self.inflight.discard(i)
+        lane = self.in_lane.pop(i, None)
+        if lane is not None:
+            self.free_lanes.append(lane)
         if o.code == rs.CANCELLED and not o.lane:  # dropped from the backend's queue
             self._not_started(i)
             return
