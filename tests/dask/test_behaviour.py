@@ -270,3 +270,34 @@ def test_an_unreachable_scheduler_is_an_error_naming_it() -> None:
         BackendError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
     ):
         DaskBackend.connect("tcp://127.0.0.1:9", timeout=0.5)
+
+
+def _fire_and_forget_keys(dask_scheduler: Any) -> list[str]:
+    return [
+        str(ts.key)
+        for ts in dask_scheduler.tasks.values()
+        if any(cs.client_key == "fire-and-forget" for cs in ts.who_wants or ())
+    ]
+
+
+def test_a_teardown_is_handed_to_the_cluster_before_its_dependencies_end(inproc: Any) -> None:
+    s = Scheduler(backend=inproc, skip_dependents=True)
+    s.register(slow, "work")
+    s.register(ok, "cleanup", after="work", run_if="all_done")
+    seen: list[list[str]] = []
+    probe = threading.Timer(
+        0.15, lambda: seen.append(inproc.client.run_on_scheduler(_fire_and_forget_keys))
+    )
+    probe.start()
+    result = s.run()
+    probe.join()
+    assert statuses(result) == {"work": P, "cleanup": P}
+    # while "work" still ran, "cleanup" (task 1) was on the scheduler, owned by no client
+    assert [key.rsplit("-", 1)[1] for key in seen[0]] == ["1"]
+
+
+def test_idempotent_must_be_a_bool() -> None:
+    from thread_order._options import TaskOptionError
+
+    with pytest.raises(TaskOptionError, match="task 't': idempotent must be True or False"):
+        Scheduler().register(ok, "t", idempotent="yes")
