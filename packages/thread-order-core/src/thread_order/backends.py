@@ -165,13 +165,7 @@ class DaskBackend:
         for option, value in (("processes", processes), ("threads", threads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"DaskBackend.local: {option} must be an int >= 1, got {value!r}")
-        settings = {
-            "distributed.scheduler.allowed-failures": 0,
-            # a worker is sent only as many tasks as it has threads: the rest wait on the
-            # scheduler, where Ctrl-C can still cancel them
-            "distributed.scheduler.worker-saturation": 1.0,
-        }
-        with dask.config.set(settings):
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             if in_process:
                 cluster = LocalCluster(
                     n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=":0"
