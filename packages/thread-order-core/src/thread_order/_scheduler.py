@@ -456,12 +456,14 @@ class Scheduler:
             from ._statecheck import StateChecker
 
             checker = StateChecker(graph, tasks, self.state)
-        calls = [
-            fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
-            for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
-        ]
-        if checker is not None:
-            calls = checker.calls(context)  # the state-taking ones see a recording view
+        calls = (
+            checker.calls(context)  # the state-taking ones see a recording view
+            if checker is not None
+            else [
+                fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
+                for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
+            ]
+        )
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
