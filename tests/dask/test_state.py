@@ -1,5 +1,5 @@
-"""State along edges on the Dask backend, and ``state_check`` on threads, which reports the
-same problems before a suite moves."""
+"""State along edges on the Dask backend (``state_check`` on threads, which reports the same
+problems before a suite moves, is tested in tests/core/test_statecheck.py)."""
 
 from __future__ import annotations
 
@@ -80,35 +80,3 @@ def test_state_that_cannot_be_pickled_is_an_error_naming_the_key(inproc: Any) ->
     s.register(read_region, "t", with_state=True)
     with pytest.raises(BackendError, match=r"state\['session'\] cannot be sent to the workers"):
         s.run()
-
-
-def test_state_check_on_threads_names_task_and_key() -> None:
-    s = Scheduler(workers=2, state={"log": [], "shared": "base"}, state_check=True)
-    s.register(append_log, "appender", with_state=True)
-    s.register(write_a, "a", with_state=True)
-    s.register(write_b, "b", with_state=True)
-    s.register(read_shared, "reader", after=["a", "b"], with_state=True)
-    s.register(read_shared, "outsider", with_state=True)
-    s.register(lambda state: state["results"]["a"], "peek", with_state=True)
-    result = s.run()
-    assert result.ok
-    found = {(i.task, i.key) for i in s.state_issues}
-    assert found == {
-        ("appender", "log"),
-        ("reader", "shared"),
-        ("outsider", "shared"),
-        ("peek", "results"),
-    }
-    messages = {i.task: i.message for i in s.state_issues}
-    assert "changed state['log'] in place" in messages["appender"]
-    assert "'a', 'b'" in messages["reader"]
-    assert "without being its ancestor" in messages["outsider"]
-    assert "state['results']['a']" in messages["peek"]
-
-
-def test_state_check_passes_a_portable_suite() -> None:
-    s = Scheduler(state={"region": "base"}, state_check=True)
-    s.register(write_region, "write", with_state=True)
-    s.register(read_region, "child", after="write", with_state=True)
-    assert s.run().ok
-    assert s.state_issues == []
