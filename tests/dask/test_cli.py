@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,16 @@ def test_examples_give_the_same_statuses_on_threads_and_a_2_process_cluster(
     lanes = {t["thread"] for t in dask["tasks"] if t["thread"]}
     assert len({lane.split(":")[1] for lane in lanes}) == 2  # both worker processes ran tasks
     assert "SKIPPED perform_surgery - upstream sterilize_instruments failed" in proc.stdout
+
+    def passed_logs(report: Any) -> dict[str, str]:  # without the timestamps
+        return {
+            t["name"]: re.sub(r"^\S+ \S+ ", "", t["log"], flags=re.MULTILINE)
+            for t in report["tasks"]
+            if t["status"] == "PASSED"
+        }
+
+    assert passed_logs(dask) == passed_logs(threads)  # the workers' records reach the reports
+    assert passed_logs(dask)["assess_patient"] == "INFO  assess_patient done in OR-3"
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from . import _events as ev
 from . import _outcomes as oc
 from . import _readyset as rs
 from ._compiler import CompiledGraph, Task
-from ._dispatcher import Dispatcher
+from ._dispatcher import CURRENT_COROUTINE_TASK, Dispatcher
 from ._edgestate import StateError, conflict_message, pack_state
 from ._records import TaskError
 from ._remote_task import Outcome, RemoteSpec
@@ -324,6 +324,8 @@ class RemoteDispatcher(Dispatcher):
             with self.state_lock:
                 self.driver_state.update(o.updates)
         self._release(i)
+        if o.logs:
+            _replay(o.name, o.lane, o.logs)
         if o.code == rs.PASSED:
             oc.passed(self, i, w, o.value, t)
         elif o.code == rs.SKIPPED:  # its run_if predicate said no: no thread is recorded
@@ -348,6 +350,23 @@ class RemoteDispatcher(Dispatcher):
             return
         for j in self.resources.release(i):
             self.core.requeue(j)
+
+
+def _replay(task: str, lane: str, records: Sequence[dict[str, Any]]) -> None:
+    """A task's log records from its worker, re-emitted on this thread's logger as if the task
+    ran here (``current_task()`` names it), so handlers file them under the task as on threads."""
+    import logging
+    import threading
+
+    log = logging.getLogger(threading.current_thread().name)
+    token = CURRENT_COROUTINE_TASK.set(task)
+    try:
+        for fields in records:
+            record = logging.makeLogRecord({**fields, "threadName": lane})
+            if log.isEnabledFor(record.levelno):
+                log.handle(record)
+    finally:
+        CURRENT_COROUTINE_TASK.reset(token)
 
 
 def _modules_of(tasks: Sequence[Task]) -> list[ModuleType]:

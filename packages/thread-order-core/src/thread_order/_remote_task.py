@@ -12,6 +12,7 @@ limits) never reaches the worker.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import pickle
 import threading
@@ -67,6 +68,7 @@ class Outcome:
     start: float = 0.0
     end: float = 0.0
     lost: bool = False  # the worker died: the task may or may not have run
+    logs: list[dict[str, Any]] = field(default_factory=list)  # its thread logger's records
 
 
 def lane_name() -> str:
@@ -137,10 +139,12 @@ def _run(
     task = Task(spec.name, spec.fn, spec.deps, spec.with_state, (), spec.options, "", spec.param)
     call = build_call(task, k, list(range(k)), context)
     token = CURRENT_COROUTINE_TASK.set(spec.name)  # current_task() inside the task
+    capture = _LogCapture(threading.current_thread().name, f"{spec.name}-body")
     try:
         out.code, out.value, out.error = _call(spec, call, out.lane)
     finally:
         CURRENT_COROUTINE_TASK.reset(token)
+        out.logs = capture.finish()
     out.tried = attempts[k]
     if private is not None and out.code in (rs.PASSED, rs.FAILED):
         try:
@@ -188,6 +192,37 @@ def _call(
         left = f"its thread on {lane} was left running"
         return rs.TIMED_OUT, None, _timeout_error(spec.timeout, left)
     return tuple(box[0])
+
+
+class _LogCapture(logging.Handler):
+    """The records of the task's thread loggers (``ThreadProxyLogger``'s, as tdrun captures on
+    threads), at INFO and above, as dicts for the driver to replay."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[dict[str, Any]] = []
+        self.loggers: list[tuple[logging.Logger, int]] = []
+        for name in names:
+            logger = logging.getLogger(name)
+            self.loggers.append((logger, logger.level))
+            if logger.level == logging.NOTSET or logger.level > logging.INFO:
+                logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = dict(record.__dict__)
+        fields["msg"], fields["args"] = record.getMessage(), None
+        if record.exc_info:
+            fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+        fields["exc_info"] = None
+        self.records.append(fields)
+
+    def finish(self) -> list[dict[str, Any]]:
+        for logger, level in self.loggers:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+        self.close()
+        return self.records
 
 
 def _remote_error(exc: BaseException) -> TaskError:
