@@ -194,6 +194,26 @@ def _call(
     return tuple(box[0])
 
 
+_RECORD_FIELDS = (
+    "name",
+    "levelno",
+    "levelname",
+    "pathname",
+    "filename",
+    "module",
+    "lineno",
+    "funcName",
+    "created",
+    "msecs",
+    "relativeCreated",
+    "thread",
+    "threadName",
+    "process",
+    "exc_text",
+    "stack_info",
+)
+
+
 class _LogCapture(logging.Handler):
     """The records of the task's thread loggers (``ThreadProxyLogger``'s, as tdrun captures on
     threads), at INFO and above, as dicts for the driver to replay."""
@@ -210,11 +230,11 @@ class _LogCapture(logging.Handler):
             logger.addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
-        fields = dict(record.__dict__)
-        fields["msg"], fields["args"] = record.getMessage(), None
+        # the standard fields only: an ``extra=`` value may not pickle
+        fields = {k: getattr(record, k, None) for k in _RECORD_FIELDS}
+        fields["msg"] = record.getMessage()
         if record.exc_info:
             fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
-        fields["exc_info"] = None
         self.records.append(fields)
 
     def finish(self) -> list[dict[str, Any]]:
