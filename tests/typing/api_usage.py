@@ -32,3 +32,21 @@ def main() -> RunResult:
         duration: float | None = record.duration
         print(record.name, record.status.value, duration)
     return result
+
+
+def on_a_cluster(address: str) -> list[str]:
+    """The Dask backend, and the state check that comes before moving a suite."""
+    from thread_order.backends import Backend, DaskBackend, ThreadBackend
+
+    checked = Scheduler(backend=ThreadBackend(workers=4), state_check=True)
+    checked.register(attach, "attach", with_state=True, idempotent=True)
+    checked.run()
+    problems = [f"{issue.task}: {issue.key}: {issue.message}" for issue in checked.state_issues]
+    backend: Backend = DaskBackend.connect(address, timeout=10.0)
+    try:
+        remote = Scheduler(backend=backend)
+        remote.register(attach, "attach", with_state=True)
+        remote.run()
+    finally:
+        backend.close()
+    return problems
