@@ -109,6 +109,28 @@ def test_a_suite_that_does_not_import_on_the_workers_is_refused(
     )
 
 
+def test_a_suite_that_hangs_on_import_on_the_workers_fails_the_check_in_time(
+    cluster: Any, tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    path = tmp_path / "slow_to_import.py"
+    path.write_text(
+        f"import os, time\nif os.getpid() != {os.getpid()}:\n    time.sleep(2)\n\n"
+        "from thread_order import dmark\n\n\n@dmark()\ndef t():\n    return 1\n"
+    )
+    s = _scheduler(cluster, path)
+    cluster.preflight_timeout = 0.5
+    started = time.perf_counter()
+    try:
+        with pytest.raises(PreflightError, match=r"did not import the suite within 0\.5s"):
+            s.run()
+    finally:
+        cluster.preflight_timeout = 60.0
+    assert time.perf_counter() - started < 1.8  # not waiting for the import to finish
+
+
 def test_a_killed_worker_is_reported_and_only_idempotent_tasks_rerun(
     cluster: Any, tmp_path: Path
 ) -> None:
@@ -124,3 +146,16 @@ def test_a_killed_worker_is_reported_and_only_idempotent_tasks_rerun(
     assert result["dies_once"].result == "second run"
     assert (tmp_path / "dies_once").read_text() == "ran\nran\n"
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarted what was killed
+
+
+def test_workers_with_another_thread_order_are_refused(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import thread_order
+
+    path = tmp_path / "versioned_suite.py"
+    path.write_text(SUITE.split("@mark(after=", maxsplit=1)[0])
+    s = _scheduler(cluster, path)
+    monkeypatch.setattr(thread_order, "__version__", "0.0.1", raising=False)
+    with pytest.raises(PreflightError, match=r"thread-order-core .+, not 0\.0\.1 as here"):
+        s.run()

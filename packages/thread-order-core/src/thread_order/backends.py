@@ -190,23 +190,31 @@ class DaskBackend:
     # -- Backend ------------------------------------------------------------------------------
 
     def open(self, modules: Sequence[ModuleType], state: bytes) -> int:
-        client = self.client
-        client.run_on_scheduler(_no_reruns)
         import os
 
-        pids = self._ask(client.run, os.getpid, "answer")
+        import thread_order
+
+        from ._remote_task import probe
+
+        client = self.client
+        self._ask("set allowed-failures to 0", client.run_on_scheduler, _no_reruns)
+        pids = self._ask("answer", client.run, os.getpid)
         remote = any(pid != os.getpid() for pid in pids.values())
         files = suite_files(modules)
         if remote:
             for _name, path in files:
                 if path not in self._uploaded:
-                    self._ask(client.upload_file, path, "accept the suite", load=False)
+                    self._ask("accept the suite", client.upload_file, path, load=False)
                     self._uploaded.add(path)
-        from ._remote_task import probe
-
         names = [name for name, _ in files]
-        answers = self._ask(client.run, probe, "import the suite", names)
+        answers = self._ask("import the suite", client.run, probe, names)
+        ours = str(thread_order.__version__)
         problems = [
+            f"{worker}: thread-order-core {version}, not {ours} as here"
+            for worker, (_pid, version, _failed) in sorted(answers.items())
+            if version != ours
+        ]
+        problems += [
             f"{worker}: {module}: {error}"
             for worker, (_pid, _version, failed) in sorted(answers.items())
             for module, error in failed.items()
@@ -219,25 +227,25 @@ class DaskBackend:
             raise BackendError("the Dask cluster has no workers")
         return int(slots)
 
-    def _ask(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call a blocking client method with the preflight timeout; ``args[1]`` says what the
-        workers were asked to do, for the error."""
+    def _ask(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """``method(*args, **kwargs)``, a blocking call to the cluster, given the preflight
+        timeout; ``what`` the cluster was asked to do names it in the error."""
         from concurrent.futures import ThreadPoolExecutor
         from concurrent.futures import TimeoutError as FutureTimeout
 
-        fn, what, *rest = args
-        with ThreadPoolExecutor(1) as pool:
-            future = pool.submit(method, fn, *rest, **kwargs)
-            try:
-                return future.result(timeout=self.preflight_timeout)
-            except FutureTimeout:
-                raise PreflightError(
-                    f"the Dask workers did not {what} within {self.preflight_timeout:g}s"
-                ) from None
-            except Exception as exc:
-                raise PreflightError(
-                    f"the Dask workers could not {what}: {type(exc).__name__}: {exc}"
-                ) from None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="thread-order-preflight")
+        try:
+            return pool.submit(method, *args, **kwargs).result(timeout=self.preflight_timeout)
+        except FutureTimeout:
+            raise PreflightError(
+                f"the Dask cluster did not {what} within {self.preflight_timeout:g}s"
+            ) from None
+        except Exception as exc:
+            raise PreflightError(
+                f"the Dask cluster could not {what}: {type(exc).__name__}: {exc}"
+            ) from None
+        finally:
+            pool.shutdown(wait=False)  # a call that hangs is left behind, not waited for
 
     def submit(
         self,
@@ -307,7 +315,7 @@ class DaskBackend:
         if not handles:
             return
         try:
-            answers = self._ask(self.client.run, _executing, "say what they run")
+            answers = self._ask("say what its workers run", self.client.run, _executing)
         except PreflightError:  # no answer: the workers are gone, nothing will start
             return
         running = {key for keys in answers.values() for key in keys}
