@@ -301,3 +301,38 @@ def test_idempotent_must_be_a_bool() -> None:
 
     with pytest.raises(TaskOptionError, match="task 't': idempotent must be True or False"):
         Scheduler().register(ok, "t", idempotent="yes")
+
+
+async def fetch(param: str) -> str:
+    import asyncio
+
+    await asyncio.sleep(0.05)
+    return param.upper()
+
+
+async def hangs() -> None:
+    import asyncio
+
+    await asyncio.sleep(5)
+
+
+def test_async_tasks_and_their_timeouts(make: Make) -> None:
+    s = make(skip_dependents=True)
+    s.register(fetch, "fetch", params=["eu", "us"])
+    s.register(lambda fetch: sorted(fetch.values()), "gather", after="fetch[*]")
+    s.register(hangs, "hangs", timeout=0.2)
+    s.register(ok, "after_hangs", after="hangs")
+    result = s.run()
+    assert result["gather"].result == ["EU", "US"]
+    assert statuses(result)["hangs"] is T
+    assert result["after_hangs"].reason == "upstream hangs timed out"
+
+
+def test_iter_run_streams_records(make: Make) -> None:
+    s = make(skip_dependents=True)
+    s.register(ok, "a")
+    s.register(boom, "b", after="a")
+    s.register(ok, "c", after="b")
+    stream = s.iter_run()
+    seen = [(r.name, r.status) for r in stream]
+    assert seen == [("a", P), ("b", F), ("c", S)]
