@@ -72,7 +72,7 @@ def test_parallel_writers_of_a_key_read_after_them_are_refused(inproc: Any) -> N
     error = result["reader"].error
     assert result["reader"].status is TaskStatus.FAILED
     assert error is not None and error.type == "StateError"
-    assert "task 'reader' reads state['shared'], written by 'a', 'b'" in error.message
+    assert "task 'reader' would see state['shared'] from 'a', 'b'" in error.message
 
 
 def test_state_that_cannot_be_pickled_is_an_error_naming_the_key(inproc: Any) -> None:

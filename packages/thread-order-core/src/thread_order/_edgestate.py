@@ -8,7 +8,8 @@ by its descendants only. What has no meaning across processes is refused, naming
 
 - changing a value in place (``state['log'].append(x)``): the change would stay in the copy;
 - deleting a key, or writing ``state['results']``;
-- two tasks, neither running after the other, both writing a key a common descendant reads.
+- two tasks, neither running after the other, both writing a key that a common descendant
+  taking the state would see.
 
 The same rules are what ``Scheduler(state_check=True)`` reports on threads (``_statecheck``).
 """
@@ -49,9 +50,9 @@ def results_message(task: str) -> str:
 
 def conflict_message(task: str, key: str, writers: Sequence[str]) -> str:
     return (
-        f"task {task!r} reads state[{key!r}], written by {', '.join(map(repr, writers))}, "
-        "which run in parallel (neither is an ancestor of the other): the value it would see "
-        "depends on timing"
+        f"task {task!r} would see state[{key!r}] from {', '.join(map(repr, writers))}, which "
+        "run in parallel (neither is an ancestor of the other): which value it sees would "
+        "depend on timing"
     )
 
 
