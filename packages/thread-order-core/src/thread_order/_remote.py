@@ -291,6 +291,7 @@ class RemoteDispatcher(Dispatcher):
             self._apply(i, outcome)
 
     def _apply(self, i: int, o: Outcome) -> None:
+        o.name = self.names[i]  # an outcome made without the spec (load failure, lost worker)
         self.inflight.discard(i)
         lane = self.in_lane.pop(i, None)
         if lane is not None:
