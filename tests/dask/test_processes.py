@@ -159,3 +159,48 @@ def test_workers_with_another_thread_order_are_refused(
     monkeypatch.setattr(thread_order, "__version__", "0.0.1", raising=False)
     with pytest.raises(PreflightError, match=r"thread-order-core .+, not 0\.0\.1 as here"):
         s.run()
+
+
+def _driver_only_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package importable here only: the workers started before it was on sys.path."""
+    root = tmp_path / "driver_only"
+    (root / "drvpkg").mkdir(parents=True)
+    (root / "drvpkg" / "__init__.py").write_text("")
+    (root / "drvpkg" / "work.py").write_text(
+        "class Region:\n    def __init__(self, name):\n        self.name = name\n\n\n"
+        "def deploy():\n    return 'deployed'\n"
+    )
+    monkeypatch.syspath_prepend(str(root))
+
+
+def test_a_task_module_missing_on_the_workers_is_named_by_the_check(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _driver_only_package(tmp_path, monkeypatch)
+    from drvpkg.work import deploy
+
+    s = Scheduler(backend=cluster)
+    s.register(deploy, "deploy")
+    with pytest.raises(PreflightError, match=r"drvpkg\.work: ModuleNotFoundError"):
+        s.run()
+
+
+def test_a_task_that_cannot_be_loaded_fails_and_the_workers_stay(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import textwrap
+
+    _driver_only_package(tmp_path, monkeypatch)
+    from drvpkg.work import Region
+
+    s = Scheduler(backend=cluster)
+    s.register(textwrap.dedent, "describe", params={"text": [Region("eu")]})  # needs drvpkg
+    s.register(textwrap.dedent, "other", params={"text": ["  abc"]})
+    result = s.run()
+    by_family = {r.name.split("[")[0]: r for r in result}
+    error = by_family["describe"].error
+    assert by_family["describe"].status is TaskStatus.FAILED
+    assert error is not None and error.type == "SuiteImportError"
+    assert "No module named 'drvpkg'" in error.message
+    assert by_family["other"].status is TaskStatus.PASSED
+    assert len(cluster.client.nthreads()) == 2  # no worker was lost loading it

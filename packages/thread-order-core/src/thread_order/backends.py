@@ -206,7 +206,14 @@ class DaskBackend:
                 if path not in self._uploaded:
                     self._ask("accept the suite", client.upload_file, path, load=False)
                     self._uploaded.add(path)
-        names = [name for name, _ in files]
+        names = sorted(
+            {name for name, _ in files}
+            | {
+                m.__name__
+                for m in modules
+                if m.__name__ != "__main__" and not m.__name__.startswith("_thread_order_suite_")
+            }
+        )
         answers = self._ask("import the suite", client.run, probe, names)
         ours = str(thread_order.__version__)
         problems = [
