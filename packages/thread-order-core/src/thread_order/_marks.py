@@ -71,7 +71,7 @@ def mark(
     """Mark a task that receives the shared state by default (``with_state=True``).
 
     ``params`` and ``options`` (``timeout``, ``retries``, ``retry_delay``, ``backoff``,
-    ``retry_on``, ``run_if``, ``locks``) are those of ``Scheduler.register``.
+    ``retry_on``, ``run_if``, ``locks``, ``idempotent``) are those of ``Scheduler.register``.
     """
     return _marker(after, with_state, tags, params, options)
 
