@@ -13,7 +13,7 @@ import functools
 import inspect
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +75,8 @@ class RunContext:
     values: list[Any]
     status: Callable[[int], int]
     names: Sequence[str]
-    attempts: list[list[TaskError]]
+    #: per task id, the failed attempts that were retried (``_records.Attempts`` in a run)
+    attempts: MutableMapping[int, list[TaskError]] | list[list[TaskError]]
     sleep: Callable[[float], None] = time.sleep
     #: The retry pause of ``async def`` tasks, which must not block the event loop.
     async_sleep: Callable[[float], Awaitable[Any]] | None = None  # None: asyncio.sleep

@@ -8,6 +8,7 @@ cached until the next registration, so ``start()`` can be called again cheaply.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,8 +129,8 @@ class CompiledGraph:
     """Tasks as ids in registration order, their dependencies as CSR, and a ready-set core."""
 
     names: list[str]
-    pred_off: list[int]
-    preds: list[int]
+    pred_off: array[int]  # int32 arrays: 4 bytes per entry, not a Python int object each
+    preds: array[int]
     core: _readyset.ReadySet
     has_rules: bool = False  # some task has a trigger rule other than ALL_PASSED
     rules: bytes = b""  # per task, its trigger rule (empty when none has one)
@@ -139,7 +140,7 @@ class CompiledGraph:
     extra_preds: dict[int, list[int]] = field(default_factory=dict)
 
     def dependencies(self, i: int) -> list[int]:
-        deps = self.preds[self.pred_off[i] : self.pred_off[i + 1]]
+        deps = self.preds[self.pred_off[i] : self.pred_off[i + 1]].tolist()
         if self.extra_preds:
             deps += self.extra_preds.get(i, ())
         return deps
@@ -178,8 +179,8 @@ class Registry:
 
 
 def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph:
-    pred_off = [0]
-    preds: list[int] = []
+    pred_off = array("i", [0])
+    preds = array("i")
     missing: list[tuple[str, str]] = []
     get = index.get
     families: dict[str, list[int]] | None = None

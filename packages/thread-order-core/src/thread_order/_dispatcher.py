@@ -23,7 +23,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from . import _events as ev
 from . import _outcomes as oc
@@ -51,6 +51,38 @@ CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.Context
 _WORKERS: dict[int, tuple[Dispatcher, int]] = {}
 # Event loop threads of the runs in progress: thread ident -> dispatcher.
 _LOOPS: dict[int, Dispatcher] = {}
+
+
+class FunctionNames(Sequence[str]):
+    """Each task's function name (for log lines), read off the tasks when needed rather than
+    kept as a list per run; tasks added during the run ``append`` theirs."""
+
+    def __init__(self, tasks: Sequence[Any]) -> None:
+        self._tasks = tasks
+        self._added: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._tasks) + len(self._added)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self._tasks)
+        if i < n:
+            task = self._tasks[i]
+            return str(getattr(task.fn, "__name__", task.name))
+        return self._added[i - n]
+
+    def append(self, name: str) -> None:
+        self._added.append(name)
+
+    def __delitem__(self, i: slice) -> None:
+        start = i.start or 0
+        del self._added[max(start - len(self._tasks), 0) :]
 
 
 def current_task() -> str | None:
@@ -114,7 +146,7 @@ class Dispatcher:
         self.names = graph.names
         # lists, so tasks added during the run (``_growth``) extend them in place
         self.calls = calls if isinstance(calls, list) else list(calls)
-        self.fn_names = fn_names if isinstance(fn_names, list) else list(fn_names)
+        self.fn_names = fn_names if isinstance(fn_names, (list, FunctionNames)) else list(fn_names)
         self.workers = workers
         self.stream = stream
         self.results = results

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from . import _readyset as rs
-from ._records import STATUS_OF_CODE, RunResult, TaskError, TaskStatus
+from ._records import STATUS_OF_CODE, Attempts, RunResult, TaskError, TaskStatus
 
 # Raw entries. The hot ones are the cheapest possible: a task that passed is recorded as its
 # bare int id, and the worker writes its times and thread into the stream's columns (``starts``,
@@ -138,7 +138,7 @@ class EventStream:
         self.ends: list[float | None] = [None] * n
         self.where: list[int] = [-1] * n
         self.entries: list[Entry] = []
-        self.retried: list[list[TaskError]] | None = None  # per task, set by the scheduler
+        self.retried: Attempts | None = None  # per task, set by the scheduler
         self._listeners: list[Listener] = []
         self._pos = 0
         self._settled = bytearray(n)  # the terminal status code of each task, once typed
@@ -155,8 +155,6 @@ class EventStream:
         self.ends.append(None)
         self.where.append(-1)
         self._settled.append(0)
-        if self.retried is not None:
-            self.retried.append([])
         self.added[i] = (parent, tuple(after), tuple(before), time.perf_counter())
 
     def shrink(self, n: int) -> None:
@@ -164,7 +162,8 @@ class EventStream:
         for column in (self.values, self.starts, self.ends, self.where, self._settled):
             del column[n:]
         if self.retried is not None:
-            del self.retried[n:]
+            for i in [i for i in self.retried if i >= n]:
+                del self.retried[i]
         for i in [i for i in self.added if i >= n]:
             del self.added[i]
 
@@ -252,7 +251,7 @@ class EventStream:
         return out
 
     def _attempts(self, i: int) -> int:
-        return 1 + len(self.retried[i]) if self.retried is not None else 1
+        return 1 + len(self.retried.get(i, ())) if self.retried is not None else 1
 
     def _finished(self, e: Entry) -> TaskFinished:
         if isinstance(e, int):
@@ -310,7 +309,7 @@ def _code_of(e: Entry) -> int:
 def build_result(
     stream: EventStream,
     *,
-    attempts: list[list[TaskError]] | None = None,
+    attempts: Attempts | None = None,
     started_at: float,
     started_perf: float,
     finished_at: float,

@@ -56,6 +56,19 @@ class TaskError:
     context: Any = None
 
 
+class Attempts(dict[int, list[TaskError]]):
+    """Per task id, the errors of the failed attempts that were retried.
+
+    A task's list is made on first use (``attempts[i]``), so a run without retries stores
+    nothing per task; read with ``get(i, ())`` to look without making one.
+    """
+
+    def __missing__(self, i: int) -> list[TaskError]:
+        out: list[TaskError] = []
+        self[i] = out
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRecord:
     """One task's outcome in a run. Times are ``time.perf_counter()`` seconds."""
@@ -132,7 +145,7 @@ class RunResult:
         values: list[Any],
         errors: dict[int, TaskError],
         reasons: dict[int, str],
-        attempts: list[list[TaskError]] | None = None,
+        attempts: Attempts | None = None,
         started_at: float,
         started_perf: float,
         finished_at: float,
@@ -170,7 +183,7 @@ class RunResult:
             error=self.errors.get(i),
             result=self.values[i],
             reason=self.reasons.get(i, ""),
-            retried=tuple(self.attempts[i]) if self.attempts else (),
+            retried=tuple(self.attempts.get(i, ())) if self.attempts else (),
         )
 
     def thread_of(self, i: int) -> str:
@@ -226,11 +239,10 @@ class RunResult:
 
     def flaky(self) -> list[str]:
         """Tasks that passed after a retry, in completion order."""
-        if not self.attempts or not any(self.attempts):
+        attempts = self.attempts
+        if not attempts or not any(attempts.values()):
             return []
-        return [
-            self.names[i] for i in self.order if self.attempts[i] and self.codes[i] == rs.PASSED
-        ]
+        return [self.names[i] for i in self.order if attempts.get(i) and self.codes[i] == rs.PASSED]
 
     def summary_text(self) -> str:
         """The 1.4.0 summary line, without colour codes."""

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 from . import _events as ev
 from ._calls import RunContext, build_call, is_plain
 from ._compiler import CompiledGraph, Registry, Task, make_tasks, normalize_names
-from ._dispatcher import LOOP_THREAD, Dispatcher, current_run
+from ._dispatcher import LOOP_THREAD, Dispatcher, FunctionNames, current_run
 from ._growth import GrowthError, GrowthPlan, add_to
 from ._logging import configure_logging, logger_for_current_thread
 from ._options import TaskOptions
 from ._outcomes import Special, plan_special
-from ._records import RunResult, TaskError, TaskRecord, TaskStatus
+from ._records import Attempts, RunResult, TaskRecord, TaskStatus
 from ._resources import check_limits
 from .backends import ThreadBackend
 
@@ -442,12 +442,12 @@ class Scheduler:
             with self.state_lock:
                 self.state.setdefault("results", {}).clear()
         results = self.state.setdefault("results", {}) if self.store_results else None
-        fn_names = [getattr(t.fn, "__name__", t.name) for t in tasks]
+        fn_names = FunctionNames(tasks)
         workers = min(self.workers, n) if n else self.workers
         remote = self.backend is not None
         threads = [] if remote else [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
         stream = ev.EventStream(graph.names, threads)
-        attempts: list[list[TaskError]] = [[] for _ in range(n)]
+        attempts = Attempts()
         stream.retried = attempts
         context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
         plain, special = self._plan(graph, tasks)
@@ -456,14 +456,17 @@ class Scheduler:
             from ._statecheck import StateChecker
 
             checker = StateChecker(graph, tasks, self.state)
-        calls = (
-            checker.calls(context)  # the state-taking ones see a recording view
-            if checker is not None
-            else [
+        if checker is not None:
+            calls = checker.calls(context)  # the state-taking ones see a recording view
+        elif None not in plain:
+            # every task is a plain call: the plan's list serves as is (a run that adds tasks
+            # extends it, but such a graph is compiled afresh, with a new plan, next time)
+            calls = plain  # type: ignore[assignment]
+        else:
+            calls = [
                 fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
                 for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
             ]
-        )
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
             stream.subscribe(self._callback_listener(self.workers))
