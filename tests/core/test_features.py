@@ -364,3 +364,24 @@ def test_teardown_runs_after_ctrl_c_and_a_second_one_abandons_it() -> None:
         s2.run()
     release.set()
     assert info.value.result["teardown"].status is TaskStatus.CANCELLED
+
+
+def test_unhashable_callable_objects_are_tasks_like_functions() -> None:
+    class Step:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self, value: int) -> None:
+            self.value = value
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Step) and other.value == self.value
+
+        def __call__(self) -> int:
+            return self.value
+
+    s = Scheduler(workers=2)
+    s.register(Step(1), "one")
+    s.register(Step(2), "two", after="one")
+    result = s.run()
+    assert result["two"].result == 2
+    assert s.run()["one"].result == 1

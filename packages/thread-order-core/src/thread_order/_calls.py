@@ -15,10 +15,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _readyset as rs
-from ._options import TaskOptionError
+from ._options import DEFAULT_OPTIONS, TaskOptionError
 from ._params import family_of
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ Inputs = list[tuple[str, tuple[int, ...], bool]]
 
 def is_plain(
     task: Task,
-    deps: Sequence[int],
+    deps: Sequence[int] | Callable[[], Sequence[int]],
     names: Sequence[str],
     seen: dict[Any, frozenset[str] | None] | None = None,
 ) -> bool:
@@ -96,24 +96,33 @@ def is_plain(
     and (read off the code object, far cheaper than ``inspect.signature``) no parameter that
     could receive a dependency's result. Most tasks of big suites are like this.
 
-    ``seen`` caches each function's parameter names across the calls of one plan (suites often
-    register one function many times)."""
-    if task.param or task.options.wraps_call:
+    ``deps`` may be a function returning them, called only when they matter (a function with
+    parameters). ``seen`` caches each function's parameter names across the calls of one plan
+    (suites often register one function many times)."""
+    if task.param or (task.options is not DEFAULT_OPTIONS and task.options.wraps_call):
         return False
-    if not deps:
-        return True
-    fn = task.fn
-    if seen is not None and fn in seen:
-        taken = seen[fn]
-    else:
-        taken = _parameter_names(fn)
-        if seen is not None:
-            seen[fn] = taken
-    if taken is None:
-        return False
+    taken = cached(seen, task.fn, _parameter_names)
     if not taken:
-        return True
-    return not any(names[d] in taken or family_of(names[d]) in taken for d in deps)
+        return taken is not None or not (deps() if callable(deps) else deps)
+    found = deps() if callable(deps) else deps
+    return not any(names[d] in taken or family_of(names[d]) in taken for d in found)
+
+
+_T = TypeVar("_T")
+
+
+def cached(cache: dict[Any, _T] | None, fn: Any, compute: Callable[[Any], _T]) -> _T:
+    """``compute(fn)``, remembered in ``cache`` per function (unhashable callables are not
+    remembered)."""
+    if cache is None:
+        return compute(fn)
+    try:
+        return cache[fn]
+    except KeyError:
+        value = cache[fn] = compute(fn)
+        return value
+    except TypeError:  # an unhashable callable object
+        return compute(fn)
 
 
 def _parameter_names(fn: Any) -> frozenset[str] | None:

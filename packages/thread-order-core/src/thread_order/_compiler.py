@@ -201,7 +201,8 @@ def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph
         pred_off.append(len(preds))
     if missing:
         raise UnknownDependencyError(missing, index.keys())
-    rules = bytes(t.options.rule for t in tasks)
+    default = DEFAULT_OPTIONS
+    rules = bytes(0 if t.options is default else t.options.rule for t in tasks)
     has_rules = any(rules)
     core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
     if not core.acyclic:

@@ -18,12 +18,12 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import _events as ev
-from ._calls import RunContext, build_call, is_plain
+from ._calls import RunContext, build_call, cached, is_plain
 from ._compiler import CompiledGraph, Registry, Task, make_tasks, normalize_names
 from ._dispatcher import LOOP_THREAD, Dispatcher, FunctionNames, current_run
 from ._growth import GrowthError, GrowthPlan, add_to
 from ._logging import configure_logging, logger_for_current_thread
-from ._options import TaskOptions
+from ._options import DEFAULT_OPTIONS, TaskOptions
 from ._outcomes import Special, plan_special
 from ._records import Attempts, RunResult, TaskRecord, TaskStatus
 from ._resources import check_limits
@@ -362,25 +362,32 @@ class Scheduler:
         """What does not change between runs of one compiled graph, computed once: the plain
         tasks' callables (None where a task needs ``build_call`` each run) and the slow-path
         plan (timeouts, locks, coroutines)."""
-        cached = self._plan_cache
-        if cached is not None and cached[0] is graph and cached[1] is self.state:
-            return cached[2], cached[3]
-        state = self.state
-        seen: dict[Any, frozenset[str] | None] = {}
-        plain: list[Callable[[], Any] | None] = [
-            (functools.partial(t.fn, state) if t.with_state else t.fn)
-            if is_plain(t, graph.dependencies(i), graph.names, seen)
-            else None
-            for i, t in enumerate(tasks)
-        ]
-        special = plan_special(
-            len(tasks),
-            [t.options.timeout or self.task_timeout for t in tasks],
-            [t.options.locks for t in tasks],
-            [inspect.iscoroutinefunction(t.fn) for t in tasks],
-            self.limits,
-            self.workers,
+        kept = self._plan_cache
+        if kept is not None and kept[0] is graph and kept[1] is self.state:
+            return kept[2], kept[3]
+        state, names, default, fallback = (
+            self.state,
+            graph.names,
+            DEFAULT_OPTIONS,
+            self.task_timeout,
         )
+        seen: dict[Any, frozenset[str] | None] = {}  # per function: its parameter names
+        coroutine: dict[Any, bool] = {}
+        plain: list[Callable[[], Any] | None] = []
+        timeouts: list[float | None] = []
+        locks: list[tuple[str, ...]] = []
+        is_async: list[bool] = []
+        for i, t in enumerate(tasks):
+            fn = t.fn
+            if is_plain(t, functools.partial(graph.dependencies, i), names, seen):
+                plain.append(functools.partial(fn, state) if t.with_state else fn)
+            else:
+                plain.append(None)
+            opts = t.options
+            timeouts.append(fallback if opts is default else opts.timeout or fallback)
+            locks.append(opts.locks)
+            is_async.append(cached(coroutine, fn, inspect.iscoroutinefunction))
+        special = plan_special(len(tasks), timeouts, locks, is_async, self.limits, self.workers)
         self._plan_cache = (graph, state, plain, special)
         return plain, special
 
