@@ -25,6 +25,7 @@ PUBLIC = {
     "RunResult",
     "RunStarted",
     "Scheduler",
+    "StateIssue",
     "TaskAdded",
     "TaskDispatched",
     "TaskError",

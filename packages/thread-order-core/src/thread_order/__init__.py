@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the names as the type checkers see them; at run time they l
     from ._scheduler import RunInterrupted as RunInterrupted
     from ._scheduler import Scheduler as Scheduler
     from ._scheduler import default_workers as default_workers
+    from ._statecheck import StateIssue as StateIssue
     from ._trace import RunProfile as RunProfile
     from ._trace import chrome_trace as chrome_trace
     from ._trace import profile as profile
@@ -87,6 +88,7 @@ _LAZY = {
     "RunInterrupted": "._scheduler",
     "Scheduler": "._scheduler",
     "default_workers": "._scheduler",
+    "StateIssue": "._statecheck",
     "RunProfile": "._trace",
     "chrome_trace": "._trace",
     "profile": "._trace",
@@ -138,6 +140,7 @@ __all__ = [
     "RunResult",
     "RunStarted",
     "Scheduler",
+    "StateIssue",
     "TaskAdded",
     "TaskDispatched",
     "TaskError",

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _events as ev
 from ._calls import RunContext, build_call, cached, is_plain
@@ -28,6 +28,9 @@ from ._outcomes import Special, plan_special
 from ._records import Attempts, RunResult, TaskRecord, TaskStatus
 from ._resources import check_limits
 from .backends import ThreadBackend
+
+if TYPE_CHECKING:
+    from ._statecheck import StateIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +96,7 @@ class Scheduler:
         #: With ``state_check`` each run on threads records how tasks use the state, and
         #: ``state_issues`` lists what would not work on a distributed backend.
         self.state_check = bool(state_check)
-        self.state_issues: list[Any] = []
+        self.state_issues: list[StateIssue] = []
         self.workers = _check_workers(workers)
         if cancel_grace < 0:
             raise ValueError(f"cancel_grace must be >= 0, got {cancel_grace}")
