@@ -106,10 +106,6 @@ def test_examples_give_the_same_statuses_on_threads_and_a_2_process_cluster(
             ["--backend", "dask", "--local", "1", "--state-check"],
             "--state-check runs on the thread backend",
         ),
-        (
-            ["--backend", "dask", "--local", "1", "--ui"],
-            "--ui runs the suite on the thread backend; it cannot be used with --backend dask",
-        ),
     ],
 )
 def test_bad_backend_options_are_usage_errors(args: list[str], message: str) -> None:

@@ -269,3 +269,25 @@ def test_tasks_added_during_the_run_are_announced_and_recorded(
     assert "drain[n3]" in past_names
     logs = [e["line"] for e in by_type(past, "log") if past_names[e["task"]] == "drain[n3]"]
     assert any("did not drain" in line for line in logs)  # logs are kept for the history
+
+
+def test_a_run_on_a_dask_cluster_looks_like_one_on_threads(make_session: MakeSession) -> None:
+    pytest.importorskip("distributed", reason="the Dask backend needs thread-order[dask]")
+    on_threads = make_session(SURGERY)
+    threads_events = run_and_wait(authed_client(on_threads), on_threads, workers=2)
+    session = make_session(SURGERY, backend="dask", local="1x2")
+    client = authed_client(session)
+    events = run_and_wait(client, session)
+    run = events[0]
+    assert run["threads"] == []  # lanes are the cluster's worker threads, added as tasks start
+
+    def statuses(evs: list[dict]) -> dict[str, str]:
+        names = evs[0]["names"]
+        return {names[e["task"]]: e["status"] for e in by_type(evs, "finished")}
+
+    assert statuses(events) == statuses(threads_events)
+    ran = [e for e in by_type(events, "finished") if e["status"] in ("PASSED", "FAILED")]
+    assert ran and all(e["thread"].count(":") == 2 for e in ran)  # host:pid:thread
+    logs = by_type(events, "log")
+    assert any("sterilize_instruments done" in e["line"] for e in logs)  # replayed from workers
+    assert events[-1]["history_id"] is not None

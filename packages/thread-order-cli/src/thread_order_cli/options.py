@@ -144,10 +144,6 @@ def check_backend(opts: RunOptions) -> None:
             if value:
                 raise UsageError(f"{option} needs --backend dask")
         return
-    if opts.ui:
-        raise UsageError(
-            "--ui runs the suite on the thread backend; it cannot be used with --backend dask"
-        )
     if opts.state_check:
         raise UsageError(
             "--state-check runs on the thread backend (it checks a suite before it moves)"

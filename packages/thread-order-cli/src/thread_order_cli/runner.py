@@ -128,34 +128,39 @@ def build_scheduler(opts: RunOptions, prep: Prepared) -> Scheduler:
         )
     except TypeError as exc:  # bad add_logging_highlights() value
         raise CollectError(f"add_logging_highlights(): {exc}") from None
-    if not (opts.progress or opts.viewer):
-        _quiet_engine_failures(prep.workers)
-    for module in prep.suite.modules:
-        hook = getattr(module, "setup_state", None)
-        if callable(hook):
-            _call_hook(module, "setup_state", hook, scheduler.state)
-    for task in prep.selection.run:
-        try:
-            fn = task.fn
-            if retries_of(task.options) and scheduler.backend is None:  # threads: it counts there
-                fn = prep.attempts.wrap(fn, task.name)
-            scheduler.register(
-                fn,
-                task.name,
-                after=prep.selection.after_of(task),
-                with_state=task.with_state,
-                params=task.params,
-                **task.options,
-            )
-        except ValueError as exc:  # a bad option the decorator could not know (a params clash)
-            raise CollectError(f"{task.path}: {exc}") from None
     try:
-        scheduler.compile()
-    except GraphError as exc:
-        raise CollectError(_graph_message(exc, prep)) from None
-    logging.getLogger(threading.current_thread().name).info(
-        "collected %d marked functions", len(prep.selection.run)
-    )
+        if not (opts.progress or opts.viewer):
+            _quiet_engine_failures(prep.workers)
+        for module in prep.suite.modules:
+            hook = getattr(module, "setup_state", None)
+            if callable(hook):
+                _call_hook(module, "setup_state", hook, scheduler.state)
+        for task in prep.selection.run:
+            try:
+                fn = task.fn
+                # attempts are counted on threads; a cluster reports its own
+                if retries_of(task.options) and scheduler.backend is None:
+                    fn = prep.attempts.wrap(fn, task.name)
+                scheduler.register(
+                    fn,
+                    task.name,
+                    after=prep.selection.after_of(task),
+                    with_state=task.with_state,
+                    params=task.params,
+                    **task.options,
+                )
+            except ValueError as exc:  # a bad option the decorator could not know (params)
+                raise CollectError(f"{task.path}: {exc}") from None
+        try:
+            scheduler.compile()
+        except GraphError as exc:
+            raise CollectError(_graph_message(exc, prep)) from None
+        logging.getLogger(threading.current_thread().name).info(
+            "collected %d marked functions", len(prep.selection.run)
+        )
+    except BaseException:
+        close_backend(scheduler)  # a cluster started for this run must not outlive it
+        raise
     return scheduler
 
 

@@ -67,6 +67,30 @@ def serve(
         bool, typer.Option("--open", help="Open the page in a browser.")
     ] = False,
     layout: Annotated[str, typer.Option(help="Graph layout: auto, builtin or dot.")] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option(
+            envvar="TDRUN_BACKEND",
+            help="Where runs execute: threads (default) or dask (needs thread-order[dask]).",
+        ),
+    ] = "threads",
+    scheduler_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TDRUN_SCHEDULER_ADDRESS",
+            metavar="tcp://HOST:PORT",
+            help="With --backend dask: the scheduler of a running Dask cluster.",
+        ),
+    ] = None,
+    local: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TDRUN_LOCAL",
+            metavar="N[xT]",
+            help="With --backend dask: a cluster of N processes (x T threads) on 127.0.0.1, "
+            "started for each run.",
+        ),
+    ] = None,
 ) -> None:
     words = [*(targets or []), *ctx.args]
     opts = RunOptions(
@@ -82,6 +106,9 @@ def serve(
         skip_deps=skip_deps,
         state_file=state_file,
         history=history,
+        backend=backend,
+        scheduler_address=scheduler_address,
+        local=local,
     )
 
     def action() -> int:

@@ -19,7 +19,7 @@ from thread_order import RunInterrupted, RunResult, analyze, current_task
 from thread_order_cli.exitcodes import ExitCode, TdrunError, UsageError
 from thread_order_cli.options import RunOptions, positive_int, validate
 from thread_order_cli.parsing import load_state_file, parse_extras
-from thread_order_cli.runner import Prepared, build_scheduler, prepare
+from thread_order_cli.runner import Prepared, build_scheduler, close_backend, prepare
 
 from . import history
 from .events import EngineListener, EventLog, JSONDict
@@ -187,7 +187,12 @@ class Session:
                     "preds": preds,
                     "svg": svg,
                     "workers": prep.workers,
-                    "threads": [f"thread_{w}" for w in range(prep.workers)],
+                    # on a cluster the lanes are the workers' threads, added as tasks start
+                    "threads": (
+                        [f"thread_{w}" for w in range(prep.workers)]
+                        if scheduler.backend is None
+                        else []
+                    ),
                     "state": masked(scheduler.state),
                     "selection": {
                         "tags": opts.tags,
@@ -222,6 +227,12 @@ class Session:
             logging.getLogger(),
             *(logging.getLogger(f"thread_{w}") for w in range(prep.workers)),
         ]
+        # On a cluster, task log records are replayed on this thread's logger: take them all.
+        replayed = logging.getLogger(threading.current_thread().name)
+        level = replayed.level
+        if scheduler.backend is not None:
+            replayed.setLevel(logging.DEBUG)
+            loggers.append(replayed)
         for lg in loggers:
             lg.addHandler(capture)
         result: RunResult | None = None
@@ -242,8 +253,10 @@ class Session:
         except Exception as exc:  # report it on the page rather than lose it on a thread
             final.update({"error": f"{type(exc).__name__}: {exc}"})
         finally:
+            close_backend(scheduler)  # a --local cluster lives for one run
             for lg in loggers:
                 lg.removeHandler(capture)
+            replayed.setLevel(level)
             self.last_result = result
             self._scheduler = None
             self.log.extend([final], close=True)
