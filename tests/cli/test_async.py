@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Invoke, example
+from .conftest import Invoke, example
 
 
 def test_async_example_runs(invoke: Invoke, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, example
+
+from .conftest import Invoke, example
 
 USAGE, COLLECT, NOTHING = 4, 2, 5
 

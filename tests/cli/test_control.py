@@ -8,12 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, example
 from typer.testing import CliRunner
 
 from thread_order_cli.heartbeat import Heartbeat
 from thread_order_cli.history_cmd import history_app
 from thread_order_cli.output import Printer
+
+from .conftest import Invoke, example
 
 
 def test_exitfirst_stops_starting_tasks(invoke: Invoke) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import REPO, Invoke, example
 from typer.testing import CliRunner
 
 from thread_order_cli.history_cmd import history_app
+
+from .conftest import REPO, Invoke, example
 
 SLOW = """
 import time

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, Invoke, example
+
+from .conftest import REPO, Invoke, example
 
 SURGERY = REPO / "examples" / "surgery.py"
 

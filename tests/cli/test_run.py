@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Invoke, example, normalise
-
 from thread_order_cli.output import task_line
+
+from .conftest import Invoke, example, normalise
 
 
 def test_task_line_uses_the_1_4_0_dot_formula() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import Invoke, example
-
 from thread_order_cli.discovery import collect
 from thread_order_cli.selection import select
+
+from .conftest import Invoke, example
 
 
 def names(result_stdout: str) -> list[str]:

@@ -10,10 +10,11 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import Invoke
 from typer.testing import CliRunner
 
 from thread_order_cli.history_cmd import history_app
+
+from .conftest import Invoke
 
 SUITE = """
 import time

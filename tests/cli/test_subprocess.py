@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, example, normalise
 from typer.testing import CliRunner
+
+from .conftest import REPO, example, normalise
 
 
 def tdrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

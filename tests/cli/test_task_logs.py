@@ -10,12 +10,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Invoke, example
 from typer.testing import CliRunner
 
 from thread_order_cli.capture import TaskLogCapture
 from thread_order_cli.history import connect
 from thread_order_cli.history_cmd import history_app
+
+from .conftest import Invoke, example
 
 Suite = Callable[[str, str], str]
 

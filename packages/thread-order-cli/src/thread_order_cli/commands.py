@@ -23,6 +23,33 @@ _OPTIONAL_VALUE = {"--graph": "text", "--shuffle": ""}  # bare flag -> --flag=<t
 _GRAPH_FORMATS = ("text", "dot", "mermaid", "json")
 
 
+# Where tasks run: the options tdrun and tdrun-ui share (also from the environment).
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        envvar="TDRUN_BACKEND",
+        help="Where tasks run: threads (default) or dask (needs thread-order[dask]).",
+    ),
+]
+SchedulerAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="TDRUN_SCHEDULER_ADDRESS",
+        metavar="tcp://HOST:PORT",
+        help="With --backend dask: the scheduler of a running Dask cluster.",
+    ),
+]
+LocalOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="TDRUN_LOCAL",
+        metavar="N[xT]",
+        help="With --backend dask: start a cluster of N processes (x T threads) on 127.0.0.1 "
+        "(tdrun-ui: one per run).",
+    ),
+]
+
+
 def debug_enabled(verbose: bool = False) -> bool:
     return verbose or os.environ.get("TDRUN_DEBUG", "") not in ("", "0")
 
@@ -220,29 +247,9 @@ def run(
         str | None,
         typer.Option(metavar="PATH", help="Write a Chrome/Perfetto trace of the run to PATH."),
     ] = None,
-    backend: Annotated[
-        str,
-        typer.Option(
-            envvar="TDRUN_BACKEND",
-            help="Where tasks run: threads (default) or dask (needs thread-order[dask]).",
-        ),
-    ] = "threads",
-    scheduler_address: Annotated[
-        str | None,
-        typer.Option(
-            envvar="TDRUN_SCHEDULER_ADDRESS",
-            metavar="tcp://HOST:PORT",
-            help="With --backend dask: the scheduler of a running Dask cluster.",
-        ),
-    ] = None,
-    local: Annotated[
-        str | None,
-        typer.Option(
-            envvar="TDRUN_LOCAL",
-            metavar="N[xT]",
-            help="With --backend dask: start a cluster of N processes (x T threads) on 127.0.0.1.",
-        ),
-    ] = None,
+    backend: BackendOption = "threads",
+    scheduler_address: SchedulerAddressOption = None,
+    local: LocalOption = None,
     state_check: Annotated[
         bool,
         typer.Option(

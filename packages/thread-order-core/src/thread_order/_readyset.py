@@ -18,57 +18,32 @@ NO_EXTENSIONS = bool(os.environ.get("THREAD_ORDER_NO_EXTENSIONS")) or (
 # The state and rule constants are the same numbers in both cores; they are taken from the
 # selected one, so the compiled case never loads the pure-Python module.
 if TYPE_CHECKING or NO_EXTENSIONS:
-    from ._readyset_py import (
-        ALL_DONE,
-        ALL_PASSED,
-        ANY_FAILED,
-        CANCELLED,
-        FAILED,
-        PASSED,
-        PENDING,
-        QUEUED,
-        RUNNING,
-        SKIPPED,
-        TIMED_OUT,
-        ReadySet,
-    )
+    from . import _readyset_py as _core
+    from ._readyset_py import ReadySet as ReadySet
 
     IMPLEMENTATION = "py"
 else:
     try:
-        from ._readyset_c import (
-            ALL_DONE,
-            ALL_PASSED,
-            ANY_FAILED,
-            CANCELLED,
-            FAILED,
-            PASSED,
-            PENDING,
-            QUEUED,
-            RUNNING,
-            SKIPPED,
-            TIMED_OUT,
-            ReadySet,
-        )
+        from . import _readyset_c as _core
 
         IMPLEMENTATION = "c"
     except ImportError:  # pragma: no cover - only when the extension was not built
-        from ._readyset_py import (
-            ALL_DONE,
-            ALL_PASSED,
-            ANY_FAILED,
-            CANCELLED,
-            FAILED,
-            PASSED,
-            PENDING,
-            QUEUED,
-            RUNNING,
-            SKIPPED,
-            TIMED_OUT,
-            ReadySet,
-        )
+        from . import _readyset_py as _core
 
         IMPLEMENTATION = "py"
+    ReadySet = _core.ReadySet
+
+PENDING = _core.PENDING
+QUEUED = _core.QUEUED
+RUNNING = _core.RUNNING
+PASSED = _core.PASSED
+FAILED = _core.FAILED
+SKIPPED = _core.SKIPPED
+CANCELLED = _core.CANCELLED
+TIMED_OUT = _core.TIMED_OUT
+ALL_PASSED = _core.ALL_PASSED
+ALL_DONE = _core.ALL_DONE
+ANY_FAILED = _core.ANY_FAILED
 
 __all__ = [
     "ALL_DONE",

@@ -15,7 +15,13 @@ from typing import Annotated
 
 import typer
 
-from thread_order_cli.commands import guarded, typer_factory
+from thread_order_cli.commands import (
+    BackendOption,
+    LocalOption,
+    SchedulerAddressOption,
+    guarded,
+    typer_factory,
+)
 from thread_order_cli.exitcodes import UsageError
 from thread_order_cli.options import RunOptions
 
@@ -67,30 +73,9 @@ def serve(
         bool, typer.Option("--open", help="Open the page in a browser.")
     ] = False,
     layout: Annotated[str, typer.Option(help="Graph layout: auto, builtin or dot.")] = "auto",
-    backend: Annotated[
-        str,
-        typer.Option(
-            envvar="TDRUN_BACKEND",
-            help="Where runs execute: threads (default) or dask (needs thread-order[dask]).",
-        ),
-    ] = "threads",
-    scheduler_address: Annotated[
-        str | None,
-        typer.Option(
-            envvar="TDRUN_SCHEDULER_ADDRESS",
-            metavar="tcp://HOST:PORT",
-            help="With --backend dask: the scheduler of a running Dask cluster.",
-        ),
-    ] = None,
-    local: Annotated[
-        str | None,
-        typer.Option(
-            envvar="TDRUN_LOCAL",
-            metavar="N[xT]",
-            help="With --backend dask: a cluster of N processes (x T threads) on 127.0.0.1, "
-            "started for each run.",
-        ),
-    ] = None,
+    backend: BackendOption = "threads",
+    scheduler_address: SchedulerAddressOption = None,
+    local: LocalOption = None,
 ) -> None:
     words = [*(targets or []), *ctx.args]
     opts = RunOptions(
