@@ -218,9 +218,14 @@ def test_many_added_tasks_use_every_worker() -> None:
 # -- bad input: the task that asked gets a clear error, the run goes on ------------------------
 
 
+_EXISTING_DONE = threading.Event()
+
+
 def _error_of(adder: Any, **scheduler: Any) -> thread_order.TaskRecord:
+    _EXISTING_DONE.clear()
     s = Scheduler(**scheduler)
     s.register(lambda: None, "existing")
+    s.on_task_done(lambda name, *_: _EXISTING_DONE.set() if name == "existing" else None)
     s.register(lambda: time.sleep(0.2), "slow")
     s.register(adder, "adder")
     s.register(lambda: None, "last", after="adder")
@@ -263,7 +268,7 @@ def _error_of(adder: Any, **scheduler: Any) -> thread_order.TaskRecord:
 )
 def test_bad_additions_fail_the_task_that_asked(adder: Any, error: str, message: str) -> None:
     def run_adder() -> None:
-        time.sleep(0.05)  # "existing" has run by now
+        _EXISTING_DONE.wait(5)  # "existing" has run by now
         adder()
 
     record = _error_of(run_adder, workers=3)
@@ -335,7 +340,9 @@ def test_tasks_added_while_the_run_stops_are_cancelled() -> None:
     def adder() -> None:
         adder_runs.set()
         failed.wait(5)
-        time.sleep(0.05)  # the failure has stopped the run by now
+        deadline = time.monotonic() + 5
+        while not s._active.stopped and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.005)  # until the failure has stopped the run
         add_task(lambda: None, name="late")
         add_task(lambda: None, name="late_cleanup", after="adder", run_if="all_done")
 
