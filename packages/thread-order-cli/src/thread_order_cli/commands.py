@@ -280,13 +280,13 @@ def run(
         ),
     ] = False,
 ) -> None:
-    from .options import RunOptions
+    from .options import RunOptions, split_words
 
     # With a variadic TARGET, click passes unknown options along as positionals.
-    words = [*(targets or []), *ctx.args]
+    words, extras = split_words([*(targets or []), *ctx.args])
     opts = RunOptions(
-        targets=[w for w in words if not w.startswith("-")],
-        extras=[w for w in words if w.startswith("-")],
+        targets=words,
+        extras=extras,
         workers=workers,
         tags=tags,
         keyword=keyword,

@@ -7,6 +7,7 @@ instead of a usage panel.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .exitcodes import UsageError
@@ -116,6 +117,11 @@ def parse_limits(values: list[str]) -> dict[str, int]:
 
 
 BACKENDS = ("threads", "dask")
+
+
+def split_words(words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The command line's free words: targets, and ``--key=value`` state extras."""
+    return [w for w in words if not w.startswith("-")], [w for w in words if w.startswith("-")]
 
 
 def parse_local(value: str) -> tuple[int, int]:

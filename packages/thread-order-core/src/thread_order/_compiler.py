@@ -124,6 +124,16 @@ def make_tasks(
     ]
 
 
+def validate_task(task: Task, verb: str) -> None:
+    """A task's name is a non-empty str and its function is callable (``verb``: what failed)."""
+    if not isinstance(task.name, str) or not task.name:
+        raise TypeError(f"task name must be a non-empty str, got {task.name!r}")
+    if not callable(task.fn):
+        raise ValueError(
+            f"cannot {verb} {task.name!r}: object must be callable, got {type(task.fn).__name__}"
+        )
+
+
 @dataclass(slots=True)
 class CompiledGraph:
     """Tasks as ids in registration order, their dependencies as CSR, and a ready-set core."""
@@ -155,13 +165,7 @@ class Registry:
         self._compiled: CompiledGraph | None = None
 
     def add(self, task: Task) -> None:
-        if not isinstance(task.name, str) or not task.name:
-            raise TypeError(f"task name must be a non-empty str, got {task.name!r}")
-        if not callable(task.fn):
-            raise ValueError(
-                f"cannot register {task.name!r}: object must be callable, "
-                f"got {type(task.fn).__name__}"
-            )
+        validate_task(task, "register")
         if task.name in self.index:
             raise ValueError(f"{task.name} has already been added")
         self.index[task.name] = len(self.tasks)

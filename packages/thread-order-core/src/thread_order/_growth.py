@@ -25,7 +25,14 @@ from . import _events as ev
 from . import _outcomes as oc
 from . import _params
 from . import _readyset as rs
-from ._compiler import CycleError, Task, UnknownDependencyError, make_tasks, normalize_names
+from ._compiler import (
+    CycleError,
+    Task,
+    UnknownDependencyError,
+    make_tasks,
+    normalize_names,
+    validate_task,
+)
 
 if TYPE_CHECKING:
     from ._dispatcher import Dispatcher
@@ -33,6 +40,9 @@ if TYPE_CHECKING:
 
 #: States of tasks that have started: a new task can no longer precede them.
 _RAN = frozenset((rs.RUNNING, rs.PASSED, rs.FAILED, rs.TIMED_OUT))
+
+
+_OVER = "the run is over: tasks can only be added while it runs"
 
 
 class GrowthError(ValueError):
@@ -54,7 +64,6 @@ class GrowthPlan:
     task_timeout: float | None
     limits: Mapping[str, int]
     loop_lane: int
-    own_tasks: list[Task] = field(default_factory=list)
     own_index: dict[str, int] = field(default_factory=dict)
     families: dict[str, list[int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,9 +72,8 @@ class GrowthPlan:
     def begin(self) -> None:
         if self.started:
             return
-        self.own_tasks = list(self.tasks)
         self.own_index = dict(self.index)
-        for i, t in enumerate(self.own_tasks):
+        for i, t in enumerate(self.tasks):
             if t.family:
                 self.families.setdefault(t.family, []).append(i)
         self.started = True
@@ -138,7 +146,7 @@ def add_tasks(
         raise GrowthError("this run does not take new tasks")
     with plan.lock:
         if d.finished:
-            raise GrowthError("the run is over: tasks can only be added while it runs")
+            raise GrowthError(_OVER)
         plan.begin()
         n0 = len(d.names)
         edges = _Edges()
@@ -150,7 +158,7 @@ def add_tasks(
             rules = bytes(t.options.rule for t in new)
             with d.lock:  # atomic with the workers' "the run is over" decision
                 if d.finished:
-                    raise GrowthError("the run is over: tasks can only be added while it runs")
+                    raise GrowthError(_OVER)
                 d.core.grow(
                     edges.pred_off,
                     edges.preds,
@@ -204,12 +212,7 @@ def _check(
     d: Dispatcher, plan: GrowthPlan, task: Task, follow: Sequence[str], edges: _Edges
 ) -> tuple[list[int], list[int]]:
     """The ids of ``task``'s dependencies and of the tasks it must precede, or an error."""
-    if not isinstance(task.name, str) or not task.name:
-        raise TypeError(f"task name must be a non-empty str, got {task.name!r}")
-    if not callable(task.fn):
-        raise ValueError(
-            f"cannot add {task.name!r}: object must be callable, got {type(task.fn).__name__}"
-        )
+    validate_task(task, "add")
     if task.name in plan.own_index:
         raise GrowthError(f"cannot add task {task.name!r}: a task of that name exists")
     names, index, families = d.names, plan.own_index, plan.families
@@ -287,7 +290,6 @@ def _extend(
     graph.pred_off.append(len(graph.preds))
     for t in targets:
         graph.extra_preds.setdefault(t, []).append(x)
-    plan.own_tasks.append(task)
     plan.own_index[task.name] = x
     if task.family:
         plan.families.setdefault(task.family, []).append(x)
@@ -320,7 +322,6 @@ def _truncate(d: Dispatcher, plan: GrowthPlan, new: Sequence[Task], n0: int) -> 
         members = plan.families.get(task.family) if task.family else None
         if members:
             members[:] = [i for i in members if i < n0]
-    del plan.own_tasks[n0:]
     del d.fn_names[n0:]
     del d.calls[n0:]
     d.stream.shrink(n0)

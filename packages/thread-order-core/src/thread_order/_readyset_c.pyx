@@ -239,18 +239,7 @@ cdef class ReadySet:
 
     cdef readonly bint acyclic
 
-    def __cinit__(self, *args, **kwargs):
-        self.succ_off = NULL
-        self.succ = NULL
-        self.indeg = NULL
-        self.rank = NULL
-        self.byrank = NULL
-        self.bits = NULL
-        self.state = NULL
-        self.flags = NULL
-        self.stack = NULL
-        self.ready = NULL
-        self.skipped = NULL
+    # Cython starts every C attribute at NULL / 0, so there is no __cinit__.
 
     def __dealloc__(self):
         self._free_all()
@@ -428,10 +417,9 @@ cdef class ReadySet:
             r >>= 6
 
     @cython.final
-    cdef inline void _qremove(self, int32_t i) noexcept:
-        """Take queued id ``i`` out of the queue."""
+    cdef inline void _qunset(self, Py_ssize_t r) noexcept:
+        """Clear queued rank ``r`` (and the summary bits of words left empty)."""
         cdef uint64_t *bits = self.bits
-        cdef Py_ssize_t r = self.rank[i]
         cdef Py_ssize_t w
         cdef uint64_t word
         cdef int lv
@@ -449,22 +437,11 @@ cdef class ReadySet:
         """Remove and return the queued id of the lowest rank; the queue must not be empty."""
         cdef uint64_t *bits = self.bits
         cdef Py_ssize_t r = 0
-        cdef Py_ssize_t w
-        cdef uint64_t word
         cdef int lv
-        cdef int32_t top
         for lv in range(self.levels - 1, -1, -1):
             r = (r << 6) | _ctz64(bits[self.level_off[lv] + r])
-        top = self.byrank[r]
-        self.queued -= 1
-        for lv in range(self.levels):
-            w = self.level_off[lv] + (r >> 6)
-            word = bits[w] & ~((<uint64_t> 1) << (r & 63))
-            bits[w] = word
-            if word != 0:
-                break
-            r >>= 6
-        return top
+        self._qunset(r)
+        return self.byrank[r]
 
     cdef void _qclear(self) noexcept:
         cdef Py_ssize_t total = self.level_off[self.levels - 1] + 1
@@ -942,7 +919,7 @@ cdef class ReadySet:
             for e in range(bo.get(j), bo.get(j + 1)):
                 t = bf.get(e)
                 if self.state[t] == S_QUEUED:
-                    self._qremove(<int32_t> t)
+                    self._qunset(self.rank[t])
                     self.state[t] = S_PENDING
                 if self.state[t] < S_RUNNING:  # else skipped or cancelled: it never runs anyway
                     self.indeg[t] += 1

@@ -23,7 +23,7 @@ from thread_order_cli.commands import (
     typer_factory,
 )
 from thread_order_cli.exitcodes import UsageError
-from thread_order_cli.options import RunOptions
+from thread_order_cli.options import RunOptions, split_words
 
 HELP = (
     "Serve a local web dashboard for a thread-order suite: run it, watch it live, debug "
@@ -77,10 +77,10 @@ def serve(
     scheduler_address: SchedulerAddressOption = None,
     local: LocalOption = None,
 ) -> None:
-    words = [*(targets or []), *ctx.args]
+    words, extras = split_words([*(targets or []), *ctx.args])
     opts = RunOptions(
-        targets=[w for w in words if not w.startswith("-")],
-        extras=[w for w in words if w.startswith("-")],
+        targets=words,
+        extras=extras,
         workers=workers,
         tags=tags,
         keyword=keyword,
