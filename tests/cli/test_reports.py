@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,30 @@ def test_surgery_example_end_to_end(invoke: Invoke, tmp_path: Path) -> None:
     assert cases["sterilize_instruments"].find("failure") is not None
 
 
-def test_durations_critical_path_and_parallelism(invoke: Invoke) -> None:
-    result = invoke(example("passing.py"), "--durations", "2")
+def test_durations_critical_path_and_parallelism(
+    invoke: Invoke, suite: Callable[[str, str], str]
+) -> None:
+    # a -> b take measurable time and c none, so the longest chain is a -> b on any machine
+    path = suite(
+        "timed.py",
+        """
+        import time
+        from thread_order import mark
+
+        @mark()
+        def a(state):
+            time.sleep(0.1)
+
+        @mark(after=["a"])
+        def b(state):
+            time.sleep(0.1)
+
+        @mark()
+        def c(state):
+            pass
+        """,
+    )
+    result = invoke(path, "--durations", "2")
     assert result.exit_code == 0, result.output
     assert "slowest 2 durations:" in result.stdout
     assert "critical path: a -> b (" in result.stdout
