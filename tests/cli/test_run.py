@@ -21,12 +21,13 @@ def test_task_line_uses_the_1_4_0_dot_formula() -> None:
 def test_passing_suite_prints_lines_and_summary_and_exits_0(invoke: Invoke) -> None:
     result = invoke(example("passing.py"), "--workers", "1")
     assert result.exit_code == 0, result.output
-    out = normalise(result.stdout)
-    assert out.splitlines() == [
+    lines = normalise(result.stdout).splitlines()
+    # the tasks do nothing, so which chain took longest (a -> b or c alone) is timing noise
+    assert lines.pop(3) in ("critical path: a -> b (D.DDs)", "critical path: c (D.DDs)")
+    assert lines == [
         "[thread_0] a ................................................. PASSED [ 33% ]",
         "[thread_0] b ................................................. PASSED [ 66% ]",
         "[thread_0] c ................................................. PASSED [100% ]",
-        "critical path: a -> b (D.DDs)",
         "parallelism: D.DD (busy D.DDs / wall D.DDs, 1 workers)",
         "==== 3 passed, 0 failed, 0 skipped in D.DDs ====",
     ]
