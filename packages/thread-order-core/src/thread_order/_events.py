@@ -16,10 +16,20 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import isnan
 from typing import Any, TypeAlias
 
 from . import _readyset as rs
-from ._records import STATUS_OF_CODE, Attempts, RunResult, TaskError, TaskStatus
+from ._records import (
+    NOT_YET,
+    STATUS_OF_CODE,
+    Attempts,
+    RunResult,
+    TaskError,
+    TaskStatus,
+    time_column,
+    when,
+)
 
 # Raw entries. The hot ones are the cheapest possible: a task that passed is recorded as its
 # bare int id, and the worker writes its times and thread into the stream's columns (``starts``,
@@ -134,8 +144,8 @@ class EventStream:
         self.names = names
         self.threads = threads
         self.values: list[Any] = [None] * n
-        self.starts: list[float | None] = [None] * n
-        self.ends: list[float | None] = [None] * n
+        self.starts = time_column(n)
+        self.ends = time_column(n)
         self.where: list[int] = [-1] * n
         self.entries: list[Entry] = []
         self.retried: Attempts | None = None  # per task, set by the scheduler
@@ -151,8 +161,8 @@ class EventStream:
         """Make room for one more task, added to the running graph by task ``parent``."""
         i = len(self.values)
         self.values.append(None)
-        self.starts.append(None)
-        self.ends.append(None)
+        self.starts.append(NOT_YET)
+        self.ends.append(NOT_YET)
         self.where.append(-1)
         self._settled.append(0)
         self.added[i] = (parent, tuple(after), tuple(before), time.perf_counter())
@@ -234,7 +244,7 @@ class EventStream:
                 if kind == ADDED:
                     continue
                 if kind == STARTED:
-                    t = self.starts[i] or 0.0
+                    t = _at(self.starts, i)
                     out.append(TaskDispatched(names[i], i, self.thread_of(i), t))
                     out.append(TaskStarted(names[i], i, self.thread_of(i), t))
                     continue
@@ -242,7 +252,7 @@ class EventStream:
                     out.append(TaskDispatched(names[i], i, self.threads[e[2]], e[3]))
                     continue
                 if kind == RUNNING:
-                    out.append(TaskStarted(names[i], i, self.thread_of(i), self.starts[i] or 0.0))
+                    out.append(TaskStarted(names[i], i, self.thread_of(i), _at(self.starts, i)))
                     continue
             if not self._settled[i]:  # the first terminal entry of a task wins
                 self._settled[i] = _code_of(e)
@@ -260,8 +270,8 @@ class EventStream:
                 e,
                 TaskStatus.PASSED,
                 self.thread_of(e),
-                self.starts[e],
-                self.ends[e] or 0.0,
+                when(self.starts, e),
+                _at(self.ends, e),
                 self._count,
                 result=self.values[e],
                 attempts=self._attempts(e),
@@ -277,7 +287,7 @@ class EventStream:
                     TaskStatus.SKIPPED,
                     "",
                     None,
-                    self.ends[i] or 0.0,
+                    _at(self.ends, i),
                     self._count,
                     reason=reason,
                 )
@@ -286,8 +296,8 @@ class EventStream:
                 i,
                 STATUS_OF_CODE[e[2]],
                 self.thread_of(i),
-                self.starts[i],
-                self.ends[i] or 0.0,
+                when(self.starts, i),
+                _at(self.ends, i),
                 self._count,
                 e[3],
                 attempts=self._attempts(i),
@@ -298,6 +308,12 @@ class EventStream:
                 name, i, TaskStatus.SKIPPED, "", None, e[3], self._count, reason=reason
             )
         return TaskFinished(name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason=e[3])
+
+
+def _at(column: Sequence[float], i: int) -> float:
+    """A time for an event that needs one: 0.0 if it has not happened."""
+    t = column[i]
+    return 0.0 if isnan(t) else t
 
 
 def _code_of(e: Entry) -> int:

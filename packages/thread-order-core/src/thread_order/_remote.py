@@ -26,7 +26,7 @@ from . import _readyset as rs
 from ._compiler import CompiledGraph, Task
 from ._dispatcher import CURRENT_COROUTINE_TASK, Dispatcher
 from ._edgestate import StateError, conflict_message, pack_state
-from ._records import TaskError
+from ._records import NOT_YET, TaskError
 from ._remote_task import Outcome, RemoteSpec
 from ._resources import Resources
 from .backends import Backend, BackendError
@@ -339,7 +339,7 @@ class RemoteDispatcher(Dispatcher):
         stream = self.stream
         with self.settle_lock:
             if self.core.status(i) == rs.RUNNING:
-                stream.starts[i] = None
+                stream.starts[i] = NOT_YET
                 stream.where[i] = -1
                 stream.entries.append((ev.CANCELLED, i, clock(), "run cancelled"))
                 self.core.finish(i, rs.CANCELLED)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._compiler import CompiledGraph
-from ._records import RunResult
+from ._records import RunResult, when
 
 
 def chrome_trace(result: RunResult) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def profile(result: RunResult, graph: CompiledGraph | Sequence[Sequence[int]]) -
         preds = graph
     dur = [0.0] * n
     for i in range(n):
-        start, end = result.starts[i], result.ends[i]
+        start, end = when(result.starts, i), when(result.ends, i)
         if start is not None and end is not None:
             dur[i] = end - start
     order = _topological(preds)
@@ -118,7 +118,7 @@ def profile(result: RunResult, graph: CompiledGraph | Sequence[Sequence[int]]) -
         path.append(result.names[i])
         i = via[i]
     path.reverse()
-    ran = [i for i in range(n) if result.codes[i] != 0 and result.starts[i] is not None]
+    ran = [i for i in range(n) if result.codes[i] != 0 and when(result.starts, i) is not None]
     return RunProfile(
         critical_path=path,
         critical_seconds=total,
