@@ -88,7 +88,7 @@ Inputs = list[tuple[str, tuple[int, ...], bool]]
 
 def is_plain(
     task: Task,
-    deps: Sequence[int] | Callable[[], Sequence[int]],
+    deps: Sequence[int],
     names: Sequence[str],
     seen: dict[Any, frozenset[str] | None] | None = None,
 ) -> bool:
@@ -96,16 +96,27 @@ def is_plain(
     and (read off the code object, far cheaper than ``inspect.signature``) no parameter that
     could receive a dependency's result. Most tasks of big suites are like this.
 
-    ``deps`` may be a function returning them, called only when they matter (a function with
-    parameters). ``seen`` caches each function's parameter names across the calls of one plan
-    (suites often register one function many times)."""
-    if task.param or (task.options is not DEFAULT_OPTIONS and task.options.wraps_call):
+    ``seen`` caches each function's parameter names (suites often register one function many
+    times)."""
+    if wraps_call(task):
         return False
-    taken = cached(seen, task.fn, _parameter_names)
+    return takes_no_results(cached(seen, task.fn, parameter_names), deps, names)
+
+
+def wraps_call(task: Task) -> bool:
+    """The task's call goes through ``build_call`` whatever its function: it has parameter
+    values, or options (a condition, retries) that wrap the call."""
+    return bool(task.param) or (task.options is not DEFAULT_OPTIONS and task.options.wraps_call)
+
+
+def takes_no_results(
+    taken: frozenset[str] | None, deps: Sequence[int], names: Sequence[str]
+) -> bool:
+    """Whether a function with parameter names ``taken`` (``parameter_names``) can be called
+    without passing it any dependency's result."""
     if not taken:
-        return taken is not None or not (deps() if callable(deps) else deps)
-    found = deps() if callable(deps) else deps
-    return not any(names[d] in taken or family_of(names[d]) in taken for d in found)
+        return taken is not None or not deps
+    return not any(names[d] in taken or family_of(names[d]) in taken for d in deps)
 
 
 _T = TypeVar("_T")
@@ -125,7 +136,13 @@ def cached(cache: dict[Any, _T] | None, fn: Any, compute: Callable[[Any], _T]) -
         return compute(fn)
 
 
-def _parameter_names(fn: Any) -> frozenset[str] | None:
+def function_facts(fn: Any) -> tuple[frozenset[str] | None, bool]:
+    """What planning a run needs to know about a function: its parameter names
+    (``parameter_names``) and whether it is a coroutine function."""
+    return parameter_names(fn), inspect.iscoroutinefunction(fn)
+
+
+def parameter_names(fn: Any) -> frozenset[str] | None:
     """The names a call could bind by keyword; None when there is no code object to read."""
     code = getattr(inspect.unwrap(fn), "__code__", None)
     if code is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
+from operator import attrgetter
 from typing import Any
 
 from . import _params, _readyset
@@ -232,12 +234,38 @@ class Registry:
 
 
 def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph:
+    names = list(map(_name_of, tasks))
+    afters = list(map(_after_of, tasks))
+    try:  # every name known (the common case): one C-level pass over all the edges
+        preds = array("i", map(index.__getitem__, chain.from_iterable(afters)))
+        pred_off = array("i", [0])
+        pred_off.extend(accumulate(map(len, afters)))
+    except KeyError:  # unknown names, or parameter patterns to resolve
+        pred_off, preds = _resolve(tasks, index, names)
+    more = list(map(_more_of, tasks))
+    plain = more.count(None) == len(more)  # no task has options (nor a trigger rule)
+    rules = b"" if plain else bytes(0 if m is None else m[1].rule for m in more)
+    has_rules = any(rules)
+    core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
+    if not core.acyclic:
+        raise CycleError(_find_cycle(names, pred_off, preds, core.unresolved()))
+    return CompiledGraph(names, pred_off, preds, core, has_rules, rules if has_rules else b"")
+
+
+_name_of = attrgetter("name")
+_after_of = attrgetter("after")
+_more_of = attrgetter("_more")
+
+
+def _resolve(
+    tasks: Sequence[Task], index: dict[str, int], names: list[str]
+) -> tuple[array[int], array[int]]:
+    """The dependency CSR, name by name: parameter patterns resolved, unknown names reported."""
     pred_off = array("i", [0])
     preds = array("i")
     missing: list[tuple[str, str]] = []
     get = index.get
     families: dict[str, list[int]] | None = None
-    names = [t.name for t in tasks]
     for t in tasks:
         for dep in t.after:
             j = get(dep)
@@ -254,12 +282,7 @@ def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph
         pred_off.append(len(preds))
     if missing:
         raise UnknownDependencyError(missing, index.keys())
-    rules = bytes(0 if t._more is None else t.options.rule for t in tasks)
-    has_rules = any(rules)
-    core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
-    if not core.acyclic:
-        raise CycleError(_find_cycle(names, pred_off, preds, core.unresolved()))
-    return CompiledGraph(names, pred_off, preds, core, has_rules, rules if has_rules else b"")
+    return pred_off, preds
 
 
 def _families(tasks: Sequence[Task]) -> dict[str, list[int]]:

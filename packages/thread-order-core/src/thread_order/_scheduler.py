@@ -8,7 +8,6 @@ an event stream, hands both to a ``Dispatcher`` and folds the stream into a ``Ru
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import os
 import queue
@@ -18,12 +17,20 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _events as ev
-from ._calls import RunContext, build_call, cached, is_plain
+from ._calls import (
+    RunContext,
+    build_call,
+    cached,
+    function_facts,
+    is_plain,
+    takes_no_results,
+    wraps_call,
+)
 from ._compiler import CompiledGraph, Registry, Task, make_tasks, normalize_names
 from ._dispatcher import LOOP_THREAD, Dispatcher, FunctionNames, current_run
 from ._growth import GrowthError, GrowthPlan, add_to
 from ._logging import configure_logging, logger_for_current_thread
-from ._options import DEFAULT_OPTIONS, TaskOptions
+from ._options import TaskOptions
 from ._outcomes import Special, plan_special
 from ._records import Attempts, RunResult, TaskRecord, TaskStatus
 from ._resources import check_limits
@@ -368,29 +375,39 @@ class Scheduler:
         kept = self._plan_cache
         if kept is not None and kept[0] is graph and kept[1] is self.state:
             return kept[2], kept[3]
-        state, names, default, fallback = (
-            self.state,
-            graph.names,
-            DEFAULT_OPTIONS,
-            self.task_timeout,
-        )
-        seen: dict[Any, frozenset[str] | None] = {}  # per function: its parameter names
-        coroutine: dict[Any, bool] = {}
+        state, names, fallback = self.state, graph.names, self.task_timeout
+        deps = graph.dependencies
+        facts: dict[Any, tuple[frozenset[str] | None, bool]] = {}  # per function
         plain: list[Callable[[], Any] | None] = []
-        timeouts: list[float | None] = []
-        locks: list[tuple[str, ...]] = []
-        is_async: list[bool] = []
+        slow = fallback is not None  # some task needs a timeout, a lock or the event loop
         for i, t in enumerate(tasks):
             fn = t.fn
-            if is_plain(t, functools.partial(graph.dependencies, i), names, seen):
+            try:
+                taken, coroutine = facts[fn]
+            except KeyError:
+                taken, coroutine = facts[fn] = function_facts(fn)
+            except TypeError:  # an unhashable callable object
+                taken, coroutine = function_facts(fn)
+            if t._more is None:  # no options, tags or parameters: the common case
+                ok = (taken is not None and not taken) or takes_no_results(taken, deps(i), names)
+            else:
+                ok = not wraps_call(t) and takes_no_results(taken, deps(i), names)
+                slow = slow or bool(t.options.timeout or t.options.locks)
+            slow = slow or coroutine
+            if ok:
                 plain.append(functools.partial(fn, state) if t.with_state else fn)
             else:
                 plain.append(None)
-            opts = t.options
-            timeouts.append(fallback if opts is default else opts.timeout or fallback)
-            locks.append(opts.locks)
-            is_async.append(cached(coroutine, fn, inspect.iscoroutinefunction))
-        special = plan_special(len(tasks), timeouts, locks, is_async, self.limits, self.workers)
+        special = None
+        if slow:
+            special = plan_special(
+                len(tasks),
+                [t.options.timeout or fallback for t in tasks],
+                [t.options.locks for t in tasks],
+                [cached(facts, t.fn, function_facts)[1] for t in tasks],
+                self.limits,
+                self.workers,
+            )
         self._plan_cache = (graph, state, plain, special)
         return plain, special
 
