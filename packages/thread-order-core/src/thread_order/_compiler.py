@@ -67,11 +67,16 @@ def normalize_names(value: str | Iterable[str] | None, what: str, task: str) -> 
         return ()
     if isinstance(value, str):
         return (value,)
-    if type(value) is list:  # the common cases, checked without a generator
+    if type(value) is list or type(value) is tuple:  # the common cases, checked in C
         if len(value) == 1 and type(value[0]) is str:
             return (value[0],)
-        if all(type(n) is str for n in value):
-            return tuple(value)
+        names = tuple(value)
+        try:
+            "".join(names)  # raises TypeError unless every item is a str
+        except TypeError:
+            pass  # the loop below names the culprit
+        else:
+            return names
     try:
         names = tuple(value)
     except TypeError:
@@ -216,11 +221,14 @@ class Registry:
         self._compiled: CompiledGraph | None = None
 
     def add(self, task: Task) -> None:
-        validate_task(task, "register")
-        if task.name in self.index:
-            raise ValueError(f"{task.name} has already been added")
-        self.index[task.name] = len(self.tasks)
-        self.tasks.append(task)
+        name, index = task.name, self.index
+        if type(name) is not str or not name or not callable(task.fn):
+            validate_task(task, "register")  # raises, naming what is wrong
+        tasks = self.tasks
+        n = len(tasks)
+        if index.setdefault(name, n) != n:  # one hash probe for the check and the insert
+            raise ValueError(f"{name} has already been added")
+        tasks.append(task)
         self._compiled = None
 
     def __len__(self) -> int:

@@ -241,7 +241,7 @@ class RunResult:
         if matching == 0:
             return []
         if matching == len(order):  # the common case: one status for every task
-            return [names[i] for i in order]
+            return list(map(names.__getitem__, order))
         return [names[i] for i in order if codes[i] in wanted]
 
     @property
@@ -294,9 +294,12 @@ class RunResult:
                 kind = err.type if err else STATUS_OF_CODE[code].value
                 failures[names[i]] = {"error_type": kind, "error": err.message if err else ""}
             failure_counts[kind] = failure_counts.get(kind, 0) + 1
+        passed = self.names_with(TaskStatus.PASSED)
         return {
-            "ran": self.names_with(*(s for s in TaskStatus if s is not TaskStatus.CANCELLED)),
-            "passed": self.names_with(TaskStatus.PASSED),
+            "ran": list(passed)
+            if self.ok
+            else self.names_with(*(s for s in TaskStatus if s is not TaskStatus.CANCELLED)),
+            "passed": passed,
             "failed": self.names_with(TaskStatus.FAILED, TaskStatus.TIMED_OUT),
             "skipped": self.names_with(TaskStatus.SKIPPED),
             "failures": failures,
