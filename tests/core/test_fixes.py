@@ -126,6 +126,13 @@ def test_duplicates_and_non_callables_are_rejected_at_registration() -> None:
         s.register(42, "x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="after of task 'y'"):
         s.register(lambda: None, "y", after=5)  # type: ignore[arg-type]
+    for bad in (["a", 7], ("a", None), ["a", b"b", "c"]):
+        with pytest.raises(TypeError, match=r"after of task 'z' must contain names \(str\), got"):
+            s.register(lambda: None, "z", after=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="task name must be a non-empty str, got ''"):
+        s.register(lambda: None, "")
+    s.register(lambda: None, "z", after=("a",))  # none of the refused calls registered "z"
+    assert s.compile().dependencies(1) == [0]
 
 
 # 4. Ctrl-C ----------------------------------------------------------------------------------
