@@ -476,3 +476,33 @@ def test_compiled_complete_store_never_waits_for_a_busy_lock(readyset_cls: Any) 
     release.set()
     t.join()
     assert rs.complete_store(i, results, "t0", 1, lock) == 1
+
+
+def test_dependency_csr_maps_names_to_ids(readyset_cls: Any) -> None:
+    index = {"a": 0, "b": 1, "c": 2, "d": 3}
+    off, preds = readyset_cls.dependency_csr([(), ("a",), ("a", "b"), ("c", "b", "a")], index)
+    assert (off.typecode, preds.typecode) == ("i", "i")
+    assert off.tolist() == [0, 0, 1, 3, 6]
+    assert preds.tolist() == [0, 0, 1, 2, 1, 0]
+    empty = readyset_cls.dependency_csr([], {})
+    assert [a.tolist() for a in empty] == [[0], []]
+    # lists are accepted as well as tuples, and the caller's list is left as it was
+    afters: list[Any] = [[], ["a"]]
+    assert readyset_cls.dependency_csr(afters, index)[1].tolist() == [0]
+    assert afters == [[], ["a"]]
+
+
+def test_dependency_csr_raises_key_error_naming_the_unknown(readyset_cls: Any) -> None:
+    with pytest.raises(KeyError, match="'nope'"):
+        readyset_cls.dependency_csr([(), ("a", "nope")], {"a": 0})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 29), max_size=5), max_size=30))
+def test_dependency_csr_matches_the_reference(readyset_cls: Any, deps: list[list[int]]) -> None:
+    index = {f"t{i}": i for i in range(30)}
+    afters = [tuple(f"t{d}" for d in ds) for ds in deps]
+    got = readyset_cls.dependency_csr(afters, index)
+    want = _reference().dependency_csr(afters, index)
+    assert [a.tolist() for a in got] == [a.tolist() for a in want]
+    assert got[1].tolist() == [d for ds in deps for d in ds]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Any
 
@@ -244,10 +243,8 @@ class Registry:
 def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph:
     names = list(map(_name_of, tasks))
     afters = list(map(_after_of, tasks))
-    try:  # every name known (the common case): one C-level pass over all the edges
-        preds = array("i", map(index.__getitem__, chain.from_iterable(afters)))
-        pred_off = array("i", [0])
-        pred_off.extend(accumulate(map(len, afters)))
+    try:  # every name known (the common case): one pass over all the edges, in the core
+        pred_off, preds = _readyset.ReadySet.dependency_csr(afters, index)
     except KeyError:  # unknown names, or parameter patterns to resolve
         pred_off, preds = _resolve(tasks, index, names)
     more = list(map(_more_of, tasks))

@@ -29,6 +29,9 @@ mutated: result lists are built before the mutation starts or after it is comple
 """
 
 cimport cython
+from cpython cimport array as carray
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.object cimport PyObject
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_FromLong
@@ -36,6 +39,10 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
+
+from array import array as _array
+
+cdef carray.array _OFF_TEMPLATE = _array("i")
 
 # Task states. The first three are live; the rest are terminal.
 cdef enum:
@@ -274,6 +281,42 @@ cdef class ReadySet:
         self.levels = 0
         self.n = 0
         self.n_edges = 0
+
+    @staticmethod
+    def dependency_csr(list afters, dict index):
+        """``(pred_off, preds)`` as ``array('i')`` from dependency names: ``afters[i]`` is task
+        ``i``'s tuple of names, ``index`` maps each name to its id. Raises ``KeyError(name)``
+        for the first name that ``index`` does not hold (the caller resolves those itself)."""
+        cdef Py_ssize_t n = len(afters)
+        cdef Py_ssize_t i, k, m, total = 0
+        cdef tuple names
+        cdef PyObject *found
+        cdef carray.array offs = carray.clone(_OFF_TEMPLATE, n + 1, False)
+        cdef carray.array prds
+        cdef int32_t *o = <int32_t *> offs.data.as_ints
+        cdef int32_t *p
+        for i in range(n):
+            if type(afters[i]) is not tuple:
+                afters = [tuple(a) for a in afters]  # a copy: the caller's list is not changed
+                break
+        for i in range(n):
+            total += len(<tuple> afters[i])
+        if total > 2147483647:
+            raise OverflowError("more than 2**31 - 1 dependencies")
+        prds = carray.clone(_OFF_TEMPLATE, total, False)
+        p = <int32_t *> prds.data.as_ints
+        o[0] = 0
+        k = 0
+        for i in range(n):
+            names = <tuple> afters[i]
+            for m in range(len(names)):
+                found = PyDict_GetItemWithError(index, names[m])
+                if found == NULL:
+                    raise KeyError(names[m])
+                p[k] = <int32_t> (<object> found)
+                k += 1
+            o[i + 1] = <int32_t> k
+        return offs, prds
 
     def __init__(self, Py_ssize_t n, pred_off, preds, rules=None):
         cdef _Ints offs

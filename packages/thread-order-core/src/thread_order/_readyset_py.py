@@ -20,6 +20,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heappushpop
+from itertools import accumulate, chain
 from threading import Lock
 from typing import Any
 
@@ -140,6 +141,18 @@ class ReadySet:
         self._hi = 0  # the priority band of tasks added by grow(): after every other task
         self._lock = Lock()
         self.complete = self._bind_complete()
+
+    @staticmethod
+    def dependency_csr(
+        afters: list[tuple[str, ...]], index: dict[str, int]
+    ) -> tuple[array[int], array[int]]:
+        """``(pred_off, preds)`` as ``array('i')`` from dependency names: ``afters[i]`` is task
+        ``i``'s tuple of names, ``index`` maps each name to its id. Raises ``KeyError(name)``
+        for the first name that ``index`` does not hold (the caller resolves those itself)."""
+        preds = array("i", map(index.__getitem__, chain.from_iterable(afters)))
+        pred_off = array("i", [0])
+        pred_off.extend(accumulate(map(len, afters)))
+        return pred_off, preds
 
     # -- graph facts --------------------------------------------------------------------------
 
