@@ -245,6 +245,7 @@ cdef class ReadySet:
     cdef Py_ssize_t skipped_cap
 
     cdef readonly bint acyclic
+    cdef object _lock, _lock_acquire, _lock_release  # complete_store's lock and its bound methods
 
     # Cython starts every C attribute at NULL / 0, so there is no __cinit__.
 
@@ -1024,12 +1025,15 @@ cdef class ReadySet:
         """
         if <size_t> i >= <size_t> self.n:
             raise IndexError("task id out of range")
-        if not lock.acquire(False):
+        if lock is not self._lock:  # bound once per lock, not looked up on every call
+            self._lock_acquire, self._lock_release = lock.acquire, lock.release
+            self._lock = lock
+        if not self._lock_acquire(False):
             return -2
         try:
             results[key] = value
         finally:
-            lock.release()
+            self._lock_release()
         return self._complete(<int32_t> i)
 
     @cython.final
