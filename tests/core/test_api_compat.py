@@ -156,6 +156,7 @@ def test_results_kept_when_not_cleared_and_absent_when_not_stored() -> None:
     none.register(lambda: 5, "x")
     none.start()
     assert "results" not in none.state
+    assert none.run().records[0].result == 5  # still in the typed result
 
 
 def test_user_state_lock_is_the_one_used() -> None:
