@@ -92,6 +92,36 @@ def test_a_sync_timeout_shows_where_it_was_stuck_and_frees_the_lane() -> None:
     assert result.summary()["timed_out"] == ["stuck"]
 
 
+def test_a_task_that_returns_past_its_timeout_is_timed_out_when_the_watchdog_is_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy machine the watchdog's thread can be scheduled after the task returns; the
+    # task still ran past its timeout. A watchdog that never fires stands in for a late one.
+    from thread_order._watchdog import Watchdog
+
+    arm = Watchdog.arm
+    monkeypatch.setattr(Watchdog, "arm", lambda self, task, seconds: arm(self, task, 3600.0))
+    s = Scheduler(workers=2, skip_dependents=True)
+    s.register(lambda: time.sleep(0.05), "slow", timeout=0.01)
+
+    def slow_and_failing() -> None:
+        time.sleep(0.05)
+        raise RuntimeError("after its timeout")
+
+    s.register(slow_and_failing, "slow_and_failing", timeout=0.01)
+    s.register(lambda: "ok", "quick", timeout=5)
+    s.register(lambda: None, "child", after="slow")
+    result = s.run()
+    for name in ("slow", "slow_and_failing"):
+        rec = result[name]
+        assert rec.status is TaskStatus.TIMED_OUT, name
+        assert rec.error is not None and rec.error.type == "TimeoutError"
+        assert rec.error.message.startswith("timed out after 0.01s; it returned after ")
+    assert result["quick"].status is TaskStatus.PASSED
+    assert result["child"].status is TaskStatus.SKIPPED
+    assert sorted(result.summary()["timed_out"]) == ["slow", "slow_and_failing"]
+
+
 def test_default_task_timeout_and_run_deadline() -> None:
     s = Scheduler(workers=2, task_timeout=0.1)
     s.register(lambda: time.sleep(1), "slow")

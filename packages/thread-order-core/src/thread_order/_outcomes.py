@@ -253,14 +253,34 @@ def run_special(d: Dispatcher, i: int, w: int) -> int:
             release_resources(d, i)  # timed out earlier: only now is the thread out of it
             return EXIT
         release_resources(d, i)
-        failed(d, i, w, exc)
+        if not overran(d, i, w, timeout, t):
+            failed(d, i, w, exc)
         return d._next_or_idle(w)
     if token and d.watchdog is not None and not d.watchdog.disarm(token):
         release_resources(d, i)  # timed out earlier: only now is the thread out of it
         return EXIT
     release_resources(d, i)
-    passed(d, i, w, value, clock())
+    end = clock()
+    if not overran(d, i, w, timeout, t, end):
+        passed(d, i, w, value, end)
     return next_task(d, w)
+
+
+def overran(
+    d: Dispatcher, i: int, w: int, timeout: float | None, start: float, end: float | None = None
+) -> bool:
+    """Settle task ``i`` as TIMED_OUT if it ran past its timeout although the watchdog did not
+    get to it first (a busy machine can delay the watchdog's thread); True if it did."""
+    end = clock() if end is None else end
+    if timeout is None or end - start <= timeout:
+        return False
+    err = TaskError(
+        "TimeoutError",
+        f"timed out after {timeout:g}s; it returned after {end - start:.3g}s, before the run "
+        "stopped waiting for it",
+    )
+    settle(d, i, w, rs.TIMED_OUT, err, end)
+    return True
 
 
 def release_resources(d: Dispatcher, i: int) -> None:
