@@ -7,14 +7,13 @@ moment of a random run (random dependencies, tasks to precede, trigger rules and
 
 from __future__ import annotations
 
-import importlib
 import random
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_readyset import build, csr, drain, scenarios
+from test_readyset import _reference, build, csr, drain, scenarios
 
 from thread_order._readyset import (
     ALL_DONE,
@@ -27,10 +26,6 @@ from thread_order._readyset import (
     SKIPPED,
     TIMED_OUT,
 )
-
-
-def _reference() -> Any:
-    return importlib.import_module("thread_order._readyset_py").ReadySet
 
 
 def test_new_task_waits_for_a_running_dependency(readyset_cls: Any) -> None:

@@ -55,6 +55,29 @@ def _descendants(deps: list[list[int]], roots: set[int]) -> set[int]:
     return out
 
 
+class Ticks:
+    """What the tasks of one run record: start and end ticks (one global order) and the most
+    tasks running at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tick = itertools.count()
+        self.started: dict[int, int] = {}
+        self.ended: dict[int, int] = {}
+        self.running = [0, 0]  # now, max
+
+    def enter(self, i: int) -> None:
+        with self.lock:
+            self.started[i] = next(self.tick)
+            self.running[0] += 1
+            self.running[1] = max(self.running)
+
+    def leave(self, i: int) -> None:
+        with self.lock:
+            self.running[0] -= 1
+            self.ended[i] = next(self.tick)
+
+
 @settings(
     max_examples=250,
     deadline=None,
@@ -63,23 +86,15 @@ def _descendants(deps: list[list[int]], roots: set[int]) -> set[int]:
 @given(scenarios())
 def test_scheduler_invariants(sc: dict[str, Any]) -> None:
     n, deps, failing = sc["n"], sc["deps"], sc["failing"]
-    tick = itertools.count()
-    lock = threading.Lock()
-    started: dict[int, int] = {}
-    ended: dict[int, int] = {}
-    running = [0, 0]  # now, max
+    ticks = Ticks()
+    started, ended, running = ticks.started, ticks.ended, ticks.running
 
     def make(i: int) -> Any:
         def task() -> int:
-            with lock:
-                started[i] = next(tick)
-                running[0] += 1
-                running[1] = max(running)
+            ticks.enter(i)
             if i in sc["sleepy"]:
                 time.sleep(0.001)
-            with lock:
-                running[0] -= 1
-                ended[i] = next(tick)
+            ticks.leave(i)
             if i in failing:
                 raise RuntimeError(f"t{i} fails")
             return i
@@ -323,18 +338,12 @@ def test_invariants_hold_when_tasks_add_tasks(sc: dict[str, Any]) -> None:
     children: dict[int, list[int]] = {}
     for x, a in sc["adder"].items():
         children.setdefault(a, []).append(x)
-    tick = itertools.count()
-    lock = threading.Lock()
-    started: dict[int, int] = {}
-    ended: dict[int, int] = {}
-    running = [0, 0]
+    ticks = Ticks()
+    started, ended, running = ticks.started, ticks.ended, ticks.running
 
     def make(i: int) -> Any:
         def task() -> int:
-            with lock:
-                started[i] = next(tick)
-                running[0] += 1
-                running[1] = max(running)
+            ticks.enter(i)
             for x in children.get(i, []):
                 add_task(
                     make(x),
@@ -342,9 +351,7 @@ def test_invariants_hold_when_tasks_add_tasks(sc: dict[str, Any]) -> None:
                     after=[f"t{d}" for d in deps[x]],
                     before=[f"t{t}" for t in sc["before"][x]],
                 )
-            with lock:
-                running[0] -= 1
-                ended[i] = next(tick)
+            ticks.leave(i)
             if i in failing:
                 raise RuntimeError(f"t{i} fails")
             return i

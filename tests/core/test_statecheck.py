@@ -3,34 +3,9 @@ differently, each problem naming task and key (docs/distributed.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from state_tasks import append_log, read_region, read_shared, write_a, write_b, write_region
 
 from thread_order import Scheduler
-
-
-def write_region(state: dict[str, Any]) -> str:
-    state["region"] = "eu-west-1"
-    return "written"
-
-
-def read_region(state: dict[str, Any]) -> Any:
-    return state.get("region", "unset"), state["results"].get("write", "no result")
-
-
-def append_log(state: dict[str, Any]) -> None:
-    state["log"].append("x")
-
-
-def write_a(state: dict[str, Any]) -> None:
-    state["shared"] = "a"
-
-
-def write_b(state: dict[str, Any]) -> None:
-    state["shared"] = "b"
-
-
-def read_shared(state: dict[str, Any]) -> Any:
-    return state["shared"]
 
 
 def test_state_check_on_threads_names_task_and_key() -> None:

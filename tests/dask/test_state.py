@@ -7,36 +7,12 @@ import threading
 from typing import Any
 
 import pytest
+from state_tasks import append_log, read_region, read_shared, write_a, write_b, write_region
 
 from thread_order import Scheduler, TaskStatus
 from thread_order.backends import BackendError
 
 pytest.importorskip("distributed", reason="the Dask backend needs thread-order[dask]")
-
-
-def write_region(state: dict[str, Any]) -> str:
-    state["region"] = "eu-west-1"
-    return "written"
-
-
-def read_region(state: dict[str, Any]) -> Any:
-    return state.get("region", "unset"), state["results"].get("write", "no result")
-
-
-def append_log(state: dict[str, Any]) -> None:
-    state["log"].append("x")
-
-
-def write_a(state: dict[str, Any]) -> None:
-    state["shared"] = "a"
-
-
-def write_b(state: dict[str, Any]) -> None:
-    state["shared"] = "b"
-
-
-def read_shared(state: dict[str, Any]) -> Any:
-    return state["shared"]
 
 
 def test_descendants_see_assignments_and_results_others_do_not(inproc: Any) -> None:
