@@ -140,19 +140,10 @@ class Task:
     def param(self) -> Mapping[str, Any] | None:
         return self._more[3] if self._more is not None else None
 
-    def _fields(self) -> tuple[Any, ...]:
-        return (
-            self.name,
-            self.fn,
-            self.after,
-            self.with_state,
-            *(self._more or ((), DEFAULT_OPTIONS, "", None)),
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Task) and self._fields() == other._fields()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    @property
+    def bare(self) -> bool:
+        """No tags, options or parameters: the task is its function, name and dependencies."""
+        return self._more is None
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r}, fn={self.fn!r}, after={self.after!r})"
@@ -247,9 +238,8 @@ def compile_tasks(tasks: Sequence[Task], index: dict[str, int]) -> CompiledGraph
         pred_off, preds = _readyset.ReadySet.dependency_csr(afters, index)
     except KeyError:  # unknown names, or parameter patterns to resolve
         pred_off, preds = _resolve(tasks, index, names)
-    more = list(map(_more_of, tasks))
-    plain = more.count(None) == len(more)  # no task has options (nor a trigger rule)
-    rules = b"" if plain else bytes(0 if m is None else m[1].rule for m in more)
+    bare = list(map(_more_of, tasks)).count(None) == len(tasks)  # checked in C
+    rules = b"" if bare else bytes(t.options.rule for t in tasks)
     has_rules = any(rules)
     core = _readyset.ReadySet(len(tasks), pred_off, preds, rules if has_rules else None)
     if not core.acyclic:

@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from math import isnan
 from typing import Any, TypeAlias, cast
 
 from . import _readyset as rs
@@ -244,7 +243,7 @@ class EventStream:
                 if kind == ADDED:
                     continue
                 if kind == STARTED:
-                    t = _at(self.starts, i)
+                    t = when(self.starts, i) or 0.0
                     out.append(TaskDispatched(names[i], i, self.thread_of(i), t))
                     out.append(TaskStarted(names[i], i, self.thread_of(i), t))
                     continue
@@ -252,7 +251,9 @@ class EventStream:
                     out.append(TaskDispatched(names[i], i, self.threads[e[2]], e[3]))
                     continue
                 if kind == RUNNING:
-                    out.append(TaskStarted(names[i], i, self.thread_of(i), _at(self.starts, i)))
+                    out.append(
+                        TaskStarted(names[i], i, self.thread_of(i), when(self.starts, i) or 0.0)
+                    )
                     continue
             if not self._settled[i]:  # the first terminal entry of a task wins
                 self._settled[i] = _code_of(e)
@@ -271,7 +272,7 @@ class EventStream:
                 TaskStatus.PASSED,
                 self.thread_of(e),
                 when(self.starts, e),
-                _at(self.ends, e),
+                when(self.ends, e) or 0.0,
                 self._count,
                 result=self.values[e],
                 attempts=self._attempts(e),
@@ -287,7 +288,7 @@ class EventStream:
                     TaskStatus.SKIPPED,
                     "",
                     None,
-                    _at(self.ends, i),
+                    when(self.ends, i) or 0.0,
                     self._count,
                     reason=reason,
                 )
@@ -297,7 +298,7 @@ class EventStream:
                 STATUS_OF_CODE[e[2]],
                 self.thread_of(i),
                 when(self.starts, i),
-                _at(self.ends, i),
+                when(self.ends, i) or 0.0,
                 self._count,
                 e[3],
                 attempts=self._attempts(i),
@@ -308,12 +309,6 @@ class EventStream:
                 name, i, TaskStatus.SKIPPED, "", None, e[3], self._count, reason=reason
             )
         return TaskFinished(name, i, TaskStatus.CANCELLED, "", None, e[2], self._count, reason=e[3])
-
-
-def _at(column: Sequence[float], i: int) -> float:
-    """A time for an event that needs one: 0.0 if it has not happened."""
-    t = column[i]
-    return 0.0 if isnan(t) else t
 
 
 def _code_of(e: Entry) -> int:

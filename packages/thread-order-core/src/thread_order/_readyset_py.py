@@ -103,7 +103,8 @@ class ReadySet:
                 )
         # Transpose the predecessor CSR into a successor CSR (counting sort by source). The
         # CSR and the queue keys are typed arrays: 4-8 bytes an entry where a list of ints
-        # costs 8 plus an int object (P2/P7); the hot loop reads them as fast as lists.
+        # costs 8 plus an int object (P2/P7), at the price of an int made on each read in the
+        # hot loop (~10-15% slower bookkeeping than lists).
         outdeg = [0] * (n + 1)
         for p in preds:
             if not 0 <= p < n:

@@ -388,10 +388,12 @@ class Scheduler:
                 taken, coroutine = facts[fn] = function_facts(fn)
             except TypeError:  # an unhashable callable object
                 taken, coroutine = function_facts(fn)
-            if t._more is None:  # no options, tags or parameters: the common case
-                ok = (taken is not None and not taken) or takes_no_results(taken, deps(i), names)
-            else:
-                ok = not wraps_call(t) and takes_no_results(taken, deps(i), names)
+            bare = t.bare  # no options, tags or parameters: the common case
+            # a function without parameters needs no look at its dependencies
+            ok = (bare or not wraps_call(t)) and (
+                (taken is not None and not taken) or takes_no_results(taken, deps(i), names)
+            )
+            if not bare:
                 slow = slow or bool(t.options.timeout or t.options.locks)
             slow = slow or coroutine
             if ok:
