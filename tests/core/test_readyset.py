@@ -97,6 +97,23 @@ def test_custom_priority(readyset_cls: Any) -> None:
     assert rs.chain_lengths() == [2, 1, 1, 1, 1]
 
 
+def test_default_order_after_other_orders_and_growth(readyset_cls: Any) -> None:
+    # The default order is ranked once per graph: a run with a given priority, or tasks
+    # added by grow(), must not leave a later default run in a stale order.
+    rs = build(readyset_cls, 5, {4: [3]})
+    rs.reset(False)
+    assert drain(rs) == [3, 0, 1, 2, 4]
+    rs.reset(False, [9, 0, 0, 0, 0])
+    assert drain(rs) == [0, 1, 2, 3, 4]
+    rs.reset(False)
+    assert drain(rs) == [3, 0, 1, 2, 4]
+    rs.reset(False)
+    rs.grow([0, 1], [0])  # task 5 after 0: now 0 heads a chain as long as 3's
+    rs.reset(False)
+    assert rs.chain_lengths() == [2, 1, 1, 2, 1, 1]
+    assert drain(rs) == [0, 3, 1, 2, 4, 5]
+
+
 def test_pop_and_finish(readyset_cls: Any) -> None:
     rs = build(readyset_cls, 3, {2: [0, 1]})
     rs.reset(True)

@@ -11,8 +11,9 @@ with ``PyMem_Malloc`` (so ``tracemalloc`` sees them):
 * ``flags`` (n): the trigger rule (2 bits, normalised) and the "a dependency did not pass" bit;
 * the ready queue: ``rank`` (n) and ``byrank`` (n), int32, and a 64-ary bitset tree over ranks.
 
-The dispatch order (priority desc, then id asc) is static for a run, so ``reset()`` sorts the
-ids by it once (``byrank[r]`` is the id of rank ``r``, ``rank[i]`` its inverse) and the queue
+The dispatch order (priority desc, then id asc) is static for a run, so the ids are sorted by
+it once (``byrank[r]`` is the id of rank ``r``, ``rank[i]`` its inverse): by the default
+priority when the graph is built, by a given one in ``reset()``. The queue
 is the set of queued ranks: a push sets a bit, a pop finds the lowest set bit with one
 count-trailing-zeros per level (3 levels up to 262144 tasks, 4 up to 16.7M). That costs a few
 dependent loads and no data-dependent branches, where a binary heap of ids costs ~2 log2(size)
@@ -233,6 +234,7 @@ cdef class ReadySet:
     cdef bint skip
     cdef bint has_special
     cdef bint was_reset
+    cdef bint ranked  # rank/byrank hold the default order (longest chain first) for this graph
     # growable scratch: the skip stack, the newly ready ids of one call, the pending skips
     cdef int32_t *stack
     cdef Py_ssize_t stack_len
@@ -411,8 +413,14 @@ cdef class ReadySet:
                 else:
                     self.flags[i] = R_ALL_DONE
 
-        # Cycle check, using indeg/rank/byrank as scratch.
+        # Cycle check, using indeg/rank/byrank as scratch; on an acyclic graph the chain
+        # lengths left in ``rank`` are ranked at once (the default order of every run), so
+        # ``reset()`` only recounts the indegrees.
         self.acyclic = self._chains(self.rank, indeg, self.byrank)
+        self.ranked = False
+        if self.acyclic:
+            self._rank_by(self.rank)
+            self.ranked = True
 
         # Before the first reset(): nothing queued, every task pending.
         self._count_indeg(indeg)
@@ -803,10 +811,13 @@ cdef class ReadySet:
         # From here on no Python code runs.
         try:
             if newp == NULL:
-                self._chains(self.rank, self.indeg, self.byrank)  # the default priority
-                self._rank_by(self.rank)
+                if not self.ranked:  # the default priority, unless still ranked by it
+                    self._chains(self.rank, self.indeg, self.byrank)
+                    self._rank_by(self.rank)
+                    self.ranked = True
             else:
                 self._rank_by(newp)
+                self.ranked = False
         finally:
             PyMem_Free(newp)
         indeg = self.indeg
@@ -925,6 +936,7 @@ cdef class ReadySet:
         self.succ_off = off2
         self.succ = succ2
         self.n_edges = total
+        self.ranked = False  # the new tasks rank last, not by their chains
         for x in range(n0, new_n):
             self.rank[x] = <int32_t> x
             self.byrank[x] = <int32_t> x

@@ -161,8 +161,7 @@ class Scheduler:
         task per value, named ``name[value]``.
         """
         if params is None and not options and tags is None:  # the common case, kept cheap
-            deps = normalize_names(after, "after", name)
-            self._registry.add(Task(name, obj, deps, with_state))
+            self._registry.add_plain(name, obj, normalize_names(after, "after", name), with_state)
             return
         for task in make_tasks(obj, name, after, with_state, tags, params, options):
             self._registry.add(task)
