@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heappushpop
 from itertools import accumulate, chain, islice, repeat
-from operator import sub
+from operator import add, mul, sub
 from threading import Lock
 from typing import Any
 
@@ -110,11 +110,17 @@ class ReadySet:
         self._succ_off, self._succ = _transpose(n, preds, indeg0)
         self._indeg0 = indeg0
         self._rules = bytearray(rules) if rules is not None else bytearray(n)
-        self._special = {i for i, r in enumerate(self._rules) if r == ANY_FAILED}
+        self._special = (
+            {i for i, r in enumerate(self._rules) if r == ANY_FAILED}
+            if ANY_FAILED in self._rules
+            else set()
+        )
         # Successors added by ``grow()``, after the CSR ones, in the order they were added.
         self._extra: dict[int, list[int]] = {}
         self._stale = False  # ``_chain`` predates a grow()
-        self._chain = self._longest_chains()
+        self._chain = _forward_chains(n, preds, indeg0)
+        if self._chain is None:
+            self._chain = self._longest_chains()
         self.acyclic = self._chain is not None
         self._indeg: list[int] = []
         self._state = bytearray(n)
@@ -161,9 +167,6 @@ class ReadySet:
         return order
 
     def _longest_chains(self) -> array[int] | None:
-        chain = self._forward_chains()
-        if chain is not None:
-            return chain
         order = self._kahn()
         if len(order) != self._n:
             return None
@@ -175,28 +178,6 @@ class ReadySet:
                 best = max(best, chain[s])
             chain[i] = best + 1
         return chain
-
-    def _forward_chains(self) -> array[int] | None:
-        """The chain lengths in one backward pass when every edge runs from a lower id to a
-        higher one (tasks registered after their dependencies: id order is then topological);
-        None as soon as an edge does not, or after ``grow()`` added edges."""
-        if self._extra:
-            return None
-        n, succ, off = self._n, self._succ, self._succ_off
-        chain = [1] * n
-        end = off[n] if n else 0
-        for i in range(n - 1, -1, -1):
-            start = off[i]
-            best = 0
-            for s in succ[start:end]:
-                if s <= i:
-                    return None
-                c = chain[s]
-                if c > best:  # noqa: PLR1730 - a call of max() per edge costs more
-                    best = c
-            chain[i] = best + 1
-            end = start
-        return array("i", chain)
 
     def topo_order(self) -> list[int]:
         """All ids in a topological order; raises ValueError on a cycle."""
@@ -316,9 +297,12 @@ class ReadySet:
         span = n if n else 1
         self._span = [span]
         self._hi = top - low + 1
-        # a generator, not a list: a list of a million big ints would be the run's peak
+        # an iterator, not a list: a list of a million big ints would be the run's peak
         self._key = array(
-            "q", ((top - prio[i]) * span + i for i in range(n)) if top > low else range(n)
+            "q",
+            map(add, map(mul, map(sub, repeat(top), prio), repeat(span)), range(n))
+            if top > low
+            else range(n),
         )
 
     def complete_store(
@@ -634,6 +618,25 @@ class ReadySet:
     def remaining(self) -> int:
         """Tasks not yet in a terminal state (queued, running and pending)."""
         return self._left[0]
+
+
+def _forward_chains(n: int, preds: Sequence[int], indeg0: list[int]) -> array[int] | None:
+    """The chain lengths in one backward pass over the predecessor CSR when every task comes
+    after its dependencies (tasks registered after what they depend on: id order is then
+    topological); None as soon as a dependency does not have a lower id."""
+    chain = [1] * n
+    end = len(preds)
+    for i in range(n - 1, -1, -1):
+        start = end - indeg0[i]
+        if start < end:
+            c = chain[i] + 1
+            for p in preds[start:end]:
+                if p >= i:
+                    return None
+                if chain[p] < c:  # noqa: PLR1730 - max() per edge costs a call
+                    chain[p] = c
+            end = start
+    return array("i", chain)
 
 
 def _transpose(n: int, preds: Sequence[int], indeg0: list[int]) -> tuple[array[int], array[int]]:
