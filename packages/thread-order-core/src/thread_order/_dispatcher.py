@@ -54,15 +54,17 @@ _LOOPS: dict[int, Dispatcher] = {}
 
 
 class FunctionNames(Sequence[str]):
-    """Each task's function name (for log lines), read off the tasks when needed rather than
-    kept as a list per run; tasks added during the run ``append`` theirs."""
+    """Each task's function name (for log lines), read off the functions when needed rather
+    than kept as a list per run (``fns`` and ``names`` in task id order); tasks added during
+    the run ``append`` theirs."""
 
-    def __init__(self, tasks: Sequence[Any]) -> None:
-        self._tasks = tasks
+    def __init__(self, fns: Sequence[Any], names: Sequence[str]) -> None:
+        self._fns = fns
+        self._names = names
         self._added: list[str] = []
 
     def __len__(self) -> int:
-        return len(self._tasks) + len(self._added)
+        return len(self._fns) + len(self._added)
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -71,10 +73,9 @@ class FunctionNames(Sequence[str]):
     def __getitem__(self, i: int | slice) -> str | Sequence[str]:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
-        n = len(self._tasks)
+        n = len(self._fns)
         if i < n:
-            task = self._tasks[i]
-            return str(getattr(task.fn, "__name__", task.name))
+            return str(getattr(self._fns[i], "__name__", self._names[i]))
         return self._added[i - n]
 
     def append(self, name: str) -> None:
@@ -82,7 +83,7 @@ class FunctionNames(Sequence[str]):
 
     def __delitem__(self, i: slice) -> None:
         start = i.start or 0
-        del self._added[max(start - len(self._tasks), 0) :]
+        del self._added[max(start - len(self._fns), 0) :]
 
 
 def current_task() -> str | None:

@@ -217,8 +217,9 @@ class Scheduler:
         from .graph import DAGraph
 
         graph = DAGraph()
-        for t in self._registry.tasks:
-            graph.add(t.name, t.after)
+        registry = self._registry
+        for name, after in zip(registry.names, registry.afters, strict=True):
+            graph.add(name, after)
         return graph
 
     @property
@@ -366,7 +367,7 @@ class Scheduler:
         return self._execute(priority, max_failures)
 
     def _plan(
-        self, graph: CompiledGraph, tasks: Sequence[Task]
+        self, graph: CompiledGraph, registry: Registry
     ) -> tuple[list[Callable[[], Any] | None], Special | None]:
         """What does not change between runs of one compiled graph, computed once: the plain
         tasks' callables (None where a task needs ``build_call`` each run) and the slow-path
@@ -379,33 +380,37 @@ class Scheduler:
         facts: dict[Any, tuple[frozenset[str] | None, bool]] = {}  # per function
         plain: list[Callable[[], Any] | None] = []
         slow = fallback is not None  # some task needs a timeout, a lock or the event loop
-        for i, t in enumerate(tasks):
-            fn = t.fn
+        more = registry.more  # tags, options, parameters: most tasks have none
+        for i, (fn, with_state) in enumerate(zip(registry.fns, registry.with_state, strict=True)):
             try:
                 taken, coroutine = facts[fn]
             except KeyError:
                 taken, coroutine = facts[fn] = function_facts(fn)
             except TypeError:  # an unhashable callable object
                 taken, coroutine = function_facts(fn)
-            bare = t.bare  # no options, tags or parameters: the common case
+            if more and i in more:
+                t = registry.task(i)
+                ok = not wraps_call(t)
+                slow = slow or bool(t.options.timeout or t.options.locks)
+            else:
+                ok = True
             # a function without parameters needs no look at its dependencies
-            ok = (bare or not wraps_call(t)) and (
+            ok = ok and (
                 (taken is not None and not taken) or takes_no_results(taken, deps(i), names)
             )
-            if not bare:
-                slow = slow or bool(t.options.timeout or t.options.locks)
             slow = slow or coroutine
             if ok:
-                plain.append(functools.partial(fn, state) if t.with_state else fn)
+                plain.append(functools.partial(fn, state) if with_state else fn)
             else:
                 plain.append(None)
         special = None
         if slow:
+            options = registry.options()
             special = plan_special(
-                len(tasks),
-                [t.options.timeout or fallback for t in tasks],
-                [t.options.locks for t in tasks],
-                [cached(facts, t.fn, function_facts)[1] for t in tasks],
+                len(options),
+                [o.timeout or fallback for o in options],
+                [o.locks for o in options],
+                [cached(facts, fn, function_facts)[1] for fn in registry.fns],
                 self.limits,
                 self.workers,
             )
@@ -470,7 +475,7 @@ class Scheduler:
             with self.state_lock:
                 self.state.setdefault("results", {}).clear()
         results = self.state.setdefault("results", {}) if self.store_results else None
-        fn_names = FunctionNames(tasks)
+        fn_names = FunctionNames(self._registry.fns, graph.names)
         workers = min(self.workers, n) if n else self.workers
         remote = self.backend is not None
         threads = [] if remote else [f"thread_{w}" for w in range(self.workers)] + [LOOP_THREAD]
@@ -478,7 +483,7 @@ class Scheduler:
         attempts = Attempts()
         stream.retried = attempts
         context = RunContext(self.state, stream.values, graph.core.status, graph.names, attempts)
-        plain, special = self._plan(graph, tasks)
+        plain, special = self._plan(graph, self._registry)
         checker = None
         if self.state_check and not remote:
             from ._statecheck import StateChecker
@@ -492,8 +497,10 @@ class Scheduler:
             calls = plain  # type: ignore[assignment]
         else:
             calls = [
-                fixed if fixed is not None else build_call(t, i, graph.dependencies(i), context)
-                for i, (t, fixed) in enumerate(zip(tasks, plain, strict=True))
+                fixed
+                if fixed is not None
+                else build_call(tasks[i], i, graph.dependencies(i), context)
+                for i, fixed in enumerate(plain)
             ]
         has_callbacks = bool(self._callbacks)
         if has_callbacks:
