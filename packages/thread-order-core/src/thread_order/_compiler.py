@@ -325,7 +325,7 @@ def _resolve(
                 preds.append(j)
                 continue
             if families is None:
-                families = _families(tasks)
+                families = families_of(tasks)
             found = _params.resolve(dep, t.name, t.param, index, families, names)
             if found is None:
                 missing.append((t.name, dep))
@@ -337,9 +337,15 @@ def _resolve(
     return pred_off, preds
 
 
-def _families(tasks: Sequence[Task]) -> dict[str, list[int]]:
-    """Instances of each parametrized task, by the name it was registered under."""
+def families_of(tasks: Sequence[Task]) -> dict[str, list[int]]:
+    """Instances of each parametrized task (ids), by the name it was registered under. For the
+    registry's view only the tasks with parameters are looked at."""
     out: dict[str, list[int]] = {}
+    if isinstance(tasks, TaskList):
+        for i, more in tasks._registry.more.items():  # in id order: insertion order
+            if more[2]:
+                out.setdefault(more[2], []).append(i)
+        return out
     for i, t in enumerate(tasks):
         if t.family:
             out.setdefault(t.family, []).append(i)

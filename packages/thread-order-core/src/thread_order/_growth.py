@@ -29,6 +29,7 @@ from ._compiler import (
     CycleError,
     Task,
     UnknownDependencyError,
+    families_of,
     make_tasks,
     normalize_names,
     validate_task,
@@ -73,9 +74,7 @@ class GrowthPlan:
         if self.started:
             return
         self.own_index = dict(self.index)
-        for i, t in enumerate(self.tasks):
-            if t.family:
-                self.families.setdefault(t.family, []).append(i)
+        self.families = families_of(self.tasks)
         self.started = True
 
 
