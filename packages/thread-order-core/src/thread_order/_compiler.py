@@ -310,7 +310,7 @@ def compile_tasks(registry: Registry) -> CompiledGraph:
 
 
 def _resolve(
-    tasks: Sequence[Task], index: dict[str, int], names: list[str]
+    tasks: TaskList, index: dict[str, int], names: list[str]
 ) -> tuple[array[int], array[int]]:
     """The dependency CSR, name by name: parameter patterns resolved, unknown names reported."""
     pred_off = array("i", [0])
@@ -337,18 +337,13 @@ def _resolve(
     return pred_off, preds
 
 
-def families_of(tasks: Sequence[Task]) -> dict[str, list[int]]:
-    """Instances of each parametrized task (ids), by the name it was registered under. For the
-    registry's view only the tasks with parameters are looked at."""
+def families_of(tasks: TaskList) -> dict[str, list[int]]:
+    """Instances of each parametrized task (ids), by the name it was registered under; only
+    the tasks with parameters are looked at."""
     out: dict[str, list[int]] = {}
-    if isinstance(tasks, TaskList):
-        for i, more in tasks._registry.more.items():  # in id order: insertion order
-            if more[2]:
-                out.setdefault(more[2], []).append(i)
-        return out
-    for i, t in enumerate(tasks):
-        if t.family:
-            out.setdefault(t.family, []).append(i)
+    for i, more in tasks._registry.more.items():  # in id order: insertion order
+        if more[2]:
+            out.setdefault(more[2], []).append(i)
     return out
 
 

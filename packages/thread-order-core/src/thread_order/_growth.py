@@ -28,6 +28,7 @@ from . import _readyset as rs
 from ._compiler import (
     CycleError,
     Task,
+    TaskList,
     UnknownDependencyError,
     families_of,
     make_tasks,
@@ -58,7 +59,7 @@ class GrowthPlan:
     that never grow pay nothing for this.
     """
 
-    tasks: Sequence[Task]
+    tasks: TaskList
     index: Mapping[str, int]
     #: ``make_call(task, id, dependency ids)``: the callable a worker runs for the task.
     make_call: Callable[[Task, int, list[int]], Callable[[], Any]]
