@@ -224,8 +224,8 @@ class Registry:
 
     def add(self, task: Task) -> None:
         self.add_plain(task.name, task.fn, task.after, task.with_state)
-        if not task.bare:
-            self.more[len(self.names) - 1] = (task.tags, task.options, task.family, task.param)
+        if task._more is not None:  # tags, options, family, param: the column's own layout
+            self.more[len(self.names) - 1] = task._more
 
     def add_plain(
         self, name: str, fn: Callable[..., Any], after: tuple[str, ...], with_state: bool

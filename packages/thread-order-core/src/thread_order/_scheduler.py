@@ -380,7 +380,7 @@ class Scheduler:
         facts: dict[Any, tuple[frozenset[str] | None, bool]] = {}  # per function
         plain: list[Callable[[], Any] | None] = []
         slow = fallback is not None  # some task needs a timeout, a lock or the event loop
-        more = registry.more  # tags, options, parameters: most tasks have none
+        more = registry.more
         for i, (fn, with_state) in enumerate(zip(registry.fns, registry.with_state, strict=True)):
             try:
                 taken, coroutine = facts[fn]
@@ -388,14 +388,13 @@ class Scheduler:
                 taken, coroutine = facts[fn] = function_facts(fn)
             except TypeError:  # an unhashable callable object
                 taken, coroutine = function_facts(fn)
+            wrapped = False  # tags, options, parameters: most tasks have none
             if more and i in more:
                 t = registry.task(i)
-                ok = not wraps_call(t)
+                wrapped = wraps_call(t)
                 slow = slow or bool(t.options.timeout or t.options.locks)
-            else:
-                ok = True
             # a function without parameters needs no look at its dependencies
-            ok = ok and (
+            ok = not wrapped and (
                 (taken is not None and not taken) or takes_no_results(taken, deps(i), names)
             )
             slow = slow or coroutine
