@@ -5,8 +5,11 @@ dependents and takes the next ready task itself, in one call into the ready-set 
 (``complete``), which is thread-safe on its own (atomic under the GIL when compiled, internally
 locked in pure Python), so the common path takes no dispatcher lock at all. Workers are
 started lazily, only while there is more ready work than running workers. An idle worker parks
-on a lock of its own; a worker that releases more tasks than it can run takes them out of the
-core for the parked ones and hands each its task directly as it unparks it.
+on a lock of its own; a worker that releases more tasks than it can run unparks one parked
+worker per surplus ready task (counting the ones already woken and not yet looking), and each
+woken worker takes the best ready task itself when it gets to run. Tasks are not reserved for a
+worker that has yet to be scheduled, so a busy worker never runs dry while ready tasks wait for
+threads that are still waking up.
 So a chain runs on one thread with no hand-off at all, and a wide graph keeps every worker busy.
 
 Workers record what happens as tuples on the event stream. The thread that called ``start()``
@@ -154,11 +157,13 @@ class Dispatcher:
         self.state_lock = state_lock
         self.grace = grace
         self.lock = threading.Lock()
-        # Parked workers: ids on ``parked``, each blocked on its own lock in ``parks``; a task
-        # handed to a parked worker goes in ``handoff`` (-1: nothing more, exit).
+        # Parked workers: ids on ``parked``, each blocked on its own lock in ``parks``; ``look``
+        # says why a worker was unparked (True: take a ready task, False: exit). ``waking``
+        # counts workers unparked or started that have not looked at the queue yet.
         self.parked: list[int] = []
         self.parks = [threading.Lock() for _ in range(workers)]
-        self.handoff = [-1] * workers
+        self.look = [False] * workers
+        self.waking = 0
         self.current = [-1] * workers  # the task each worker runs (or last ran), -1 if none
         self.wake = threading.Event()
         self.spawned = 0
@@ -381,6 +386,7 @@ class Dispatcher:
     def _spawn_locked(self) -> None:
         w = self.spawned
         self.spawned += 1
+        self.waking += 1
         self.slack = bool(self.parked) or self.spawned < self.workers
         self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
@@ -390,7 +396,7 @@ class Dispatcher:
     def _unpark_all_locked(self) -> None:
         while self.parked:
             w = self.parked.pop()
-            self.handoff[w] = -1
+            self.look[w] = False
             self.parks[w].release()
 
     def _done_locked(self) -> None:
@@ -413,45 +419,53 @@ class Dispatcher:
         self.wake.set()
 
     def _wake_workers(self) -> None:
-        """Hand ready tasks to parked workers, or start new workers for them."""
+        """Unpark (or start) one worker per ready task that no woken worker will take yet."""
         core = self.core
         with self.lock:
             if self.stopping:
                 return
-            while self.parked:
-                i = core.pop()
-                if i < 0:
-                    break
+            surplus = core.ready_count - self.waking
+            while surplus > 0 and self.parked:
                 w = self.parked.pop()
-                self.handoff[w] = i
+                self.look[w] = True
+                self.waking += 1
+                surplus -= 1
                 self.parks[w].release()
-            if not self.parked and self.spawned < self.workers and core.ready_count:
+            while surplus > 0 and self.spawned < self.workers:
                 self._spawn_locked()
+                surplus -= 1
             self.slack = bool(self.parked) or self.spawned < self.workers
 
-    def _next_or_idle(self, w: int) -> int:
-        """Slow path: find a task or park until one is handed over; -1 when the worker is done.
+    def _next_or_idle(self, w: int, woken: bool = False) -> int:
+        """Slow path: find a task or park until there may be one; -1 when the worker is done.
 
-        The worker is listed as parked before its last look at the queue, and releasers check
-        for parked workers after queueing, so no release can slip by unnoticed.
+        ``woken`` says the worker was unparked or started to look (it is counted in
+        ``waking`` until it does). The worker is listed as parked before its last look at the
+        queue, and releasers check for parked workers after queueing, so no release can slip by
+        unnoticed.
         """
         core = self.core
-        with self.lock:
-            if not core.remaining:
-                if not self.finished:
-                    self._done_locked()
+        while True:
+            with self.lock:
+                if woken:
+                    self.waking -= 1
+                if not core.remaining:
+                    if not self.finished:
+                        self._done_locked()
+                    return -1
+                if self.stopping or self.finished:
+                    return -1
+                self.parked.append(w)
+                self.slack = True
+                i = core.pop()
+                if i >= 0:
+                    self.parked.remove(w)
+                    self.slack = bool(self.parked) or self.spawned < self.workers
+                    return i
+            self.parks[w].acquire()
+            if not self.look[w]:
                 return -1
-            if self.stopping or self.finished:
-                return -1
-            self.parked.append(w)
-            self.slack = True
-            i = core.pop()
-            if i >= 0:
-                self.parked.remove(w)
-                self.slack = bool(self.parked) or self.spawned < self.workers
-                return i
-        self.parks[w].acquire()
-        return self.handoff[w]
+            woken = True
 
     def _worker(self, w: int) -> None:
         me = threading.get_ident()
@@ -475,7 +489,7 @@ class Dispatcher:
         has_rules, live = self.has_rules, stream.live
         current = self.current
         special = self.flags
-        i = self._next_or_idle(w)
+        i = self._next_or_idle(w, woken=True)  # every worker thread is started counted as waking
         t = clock()
         while i >= 0:
             # A task run straight after another on this worker starts at the clock reading

@@ -326,6 +326,7 @@ def async_outcome(
 
 
 def respawn_locked(d: Dispatcher, w: int) -> None:
+    d.waking += 1  # the new thread's first look at the queue counts it off
     t = threading.Thread(target=d._worker, args=(w,), name=f"thread_{w}", daemon=True)
     d.threads.append(t)
     t.start()
