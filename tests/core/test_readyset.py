@@ -8,6 +8,7 @@ priorities and failures, and compare everything observable.
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import random
 import subprocess
@@ -523,3 +524,27 @@ def test_dependency_csr_matches_the_reference(readyset_cls: Any, deps: list[list
     want = _reference().dependency_csr(afters, index)
     assert [a.tolist() for a in got] == [a.tolist() for a in want]
     assert got[1].tolist() == [d for ds in deps for d in ds]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_dependency_csr_by_the_registered_string_objects(readyset_cls: Any, data: Any) -> None:
+    """Dependencies given by the very string objects the index holds (the compiled core answers
+    those from a small table keyed by address), mixed with equal copies, over more names than
+    the table has slots, with an index whose order and ids need not follow ``afters``."""
+    n = data.draw(st.integers(1, 700))
+    names = [f"task-{i}" for i in range(n)]
+    ids = data.draw(st.permutations(range(n)))
+    order = data.draw(st.sampled_from(["ids", "shuffled"]))
+    keys = list(range(n)) if order == "ids" else data.draw(st.permutations(range(n)))
+    index = {names[k]: ids[k] for k in keys}
+    tasks = data.draw(st.integers(0, n))
+    deps = [data.draw(st.lists(st.integers(0, n - 1), max_size=4)) for _ in range(tasks)]
+    same = data.draw(st.lists(st.booleans(), min_size=tasks * 4, max_size=tasks * 4))
+    afters = [
+        tuple(names[d] if same[4 * t + m] else "".join(["task-", str(d)]) for m, d in enumerate(ds))
+        for t, ds in enumerate(deps)
+    ]
+    off, preds = readyset_cls.dependency_csr(afters, index)
+    assert preds.tolist() == [ids[d] for ds in deps for d in ds]
+    assert off.tolist() == [0, *itertools.accumulate(len(ds) for ds in deps)]

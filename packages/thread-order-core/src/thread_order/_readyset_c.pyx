@@ -31,7 +31,7 @@ mutated: result lists are built before the mutation starts or after it is comple
 
 cimport cython
 from cpython cimport array as carray
-from cpython.dict cimport PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
 from cpython.object cimport PyObject
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
@@ -105,6 +105,15 @@ cdef extern from *:
 
 cdef enum:
     MAX_LEVELS = 8
+    # ``dependency_csr``'s table of recently seen names has 2**bits slots, bits growing with
+    # the graph (one slot per 8 tasks) between these bounds: 64 slots to 768 KiB in all.
+    _SEEN_MIN_BITS = 6
+    _SEEN_MAX_BITS = 16
+
+
+cdef inline size_t _seen_slot(PyObject *obj, int shift) noexcept:
+    """The table slot of an object, by its address (Fibonacci hashing of the pointer)."""
+    return <size_t> ((<uint64_t> <size_t> obj * 0x9E3779B97F4A7C15ULL) >> shift)
 
 
 cdef inline int32_t *_alloc32(Py_ssize_t count) except NULL:
@@ -289,11 +298,24 @@ cdef class ReadySet:
     def dependency_csr(list afters, dict index):
         """``(pred_off, preds)`` as ``array('i')`` from dependency names: ``afters[i]`` is task
         ``i``'s tuple of names, ``index`` maps each name to its id. Raises ``KeyError(name)``
-        for the first name that ``index`` does not hold (the caller resolves those itself)."""
+        for the first name that ``index`` does not hold (the caller resolves those itself).
+
+        Dependencies mostly name tasks registered shortly before, and usually by the very string
+        object the task was registered under. So the index is walked alongside ``afters`` and
+        each name it holds goes into a small table keyed by the string's address, which answers
+        most lookups from cache; only a miss looks in ``index`` (a random access into a table
+        of the size of the graph). A hit is exact: the same object is the same name."""
         cdef Py_ssize_t n = len(afters)
-        cdef Py_ssize_t i, k, m, total = 0
+        cdef Py_ssize_t i, k, m, total = 0, pos = 0
         cdef tuple names
         cdef PyObject *found
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef PyObject *name
+        cdef size_t h, size
+        cdef int walking = 1, bits = _SEEN_MIN_BITS, shift
+        cdef PyObject **seen_key
+        cdef int32_t *seen_id
         cdef carray.array offs = carray.clone(_OFF_TEMPLATE, n + 1, False)
         cdef carray.array prds
         cdef int32_t *o = <int32_t *> offs.data.as_ints
@@ -308,17 +330,45 @@ cdef class ReadySet:
             raise OverflowError("more than 2**31 - 1 dependencies")
         prds = carray.clone(_OFF_TEMPLATE, total, False)
         p = <int32_t *> prds.data.as_ints
-        o[0] = 0
-        k = 0
-        for i in range(n):
-            names = <tuple> afters[i]
-            for m in range(len(names)):
-                found = PyDict_GetItemWithError(index, names[m])
-                if found == NULL:
-                    raise KeyError(names[m])
-                p[k] = <int32_t> (<object> found)
-                k += 1
-            o[i + 1] = <int32_t> k
+        while bits < _SEEN_MAX_BITS and (n >> (bits + 3)) > 0:
+            bits += 1
+        size = (<size_t> 1) << bits
+        shift = 64 - bits
+        seen_key = <PyObject **> PyMem_Malloc(size * sizeof(PyObject *))
+        seen_id = <int32_t *> PyMem_Malloc(size * sizeof(int32_t))
+        if seen_key == NULL or seen_id == NULL:
+            PyMem_Free(seen_key)
+            PyMem_Free(seen_id)
+            raise MemoryError()
+        memset(seen_key, 0, size * sizeof(PyObject *))
+        try:
+            o[0] = 0
+            k = 0
+            for i in range(n):
+                if walking:  # the index's next name: usually task i's own
+                    walking = PyDict_Next(index, &pos, &key, &value)
+                    if walking:
+                        h = _seen_slot(key, shift)
+                        seen_key[h] = key
+                        seen_id[h] = <int32_t> (<object> value)
+                names = <tuple> afters[i]
+                for m in range(len(names)):
+                    name = <PyObject *> names[m]
+                    h = _seen_slot(name, shift)
+                    if seen_key[h] == name:
+                        p[k] = seen_id[h]
+                    else:
+                        found = PyDict_GetItemWithError(index, <object> name)
+                        if found == NULL:
+                            raise KeyError(<object> name)
+                        p[k] = <int32_t> (<object> found)
+                        seen_key[h] = name
+                        seen_id[h] = p[k]
+                    k += 1
+                o[i + 1] = <int32_t> k
+        finally:
+            PyMem_Free(seen_key)
+            PyMem_Free(seen_id)
         return offs, prds
 
     def __init__(self, Py_ssize_t n, pred_off, preds, rules=None):
