@@ -376,7 +376,8 @@ def test_streaming_sees_added_tasks() -> None:
     s = Scheduler()
     s.register(root, "root")
     names = [record.name for record in s.iter_run()]
-    assert names == ["root", "child"]
+    # child does not wait for root: on two workers either may finish first
+    assert sorted(names) == ["child", "root"]
 
 
 def test_options_are_checked_like_registration() -> None:
@@ -404,8 +405,8 @@ def test_callbacks_fire_for_added_tasks() -> None:
 
     s.register(root, "root")
     summary = s.start()
-    assert done == ["root", "child"]
-    assert summary["passed"] == ["root", "child"]
+    assert sorted(done) == ["child", "root"]  # in completion order, which is not fixed here
+    assert summary["passed"] == done
 
 
 def test_finished_event_and_added_event_types_are_exported() -> None:

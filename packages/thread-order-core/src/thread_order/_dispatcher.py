@@ -254,8 +254,11 @@ class Dispatcher:
         if core.remaining == 0:
             return False
         with self.lock:
-            for _ in range(min(self.workers, max(1, core.ready_count))):
-                self._spawn_locked()
+            starting = [
+                self._spawn_locked() for _ in range(min(self.workers, max(1, core.ready_count)))
+            ]
+        for t in starting:  # outside the lock: each worker looks for its task as soon as it is up
+            t.start()
         interrupted = False
         try:
             self._wait()
@@ -383,7 +386,10 @@ class Dispatcher:
 
     # -- workers ------------------------------------------------------------------------------
 
-    def _spawn_locked(self) -> None:
+    def _spawn_locked(self) -> threading.Thread:
+        """Count in a new worker and return its thread, for the caller to start once it has
+        released ``lock`` (``Thread.start()`` waits for the thread to run: starting many under
+        the lock would keep every worker from its first task until the last one is up)."""
         w = self.spawned
         self.spawned += 1
         self.waking += 1
@@ -391,7 +397,7 @@ class Dispatcher:
         self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
         self.threads.append(t)
-        t.start()
+        return t
 
     def _unpark_all_locked(self) -> None:
         while self.parked:
@@ -421,6 +427,7 @@ class Dispatcher:
     def _wake_workers(self) -> None:
         """Unpark (or start) one worker per ready task that no woken worker will take yet."""
         core = self.core
+        starting = []
         with self.lock:
             if self.stopping:
                 return
@@ -432,9 +439,11 @@ class Dispatcher:
                 surplus -= 1
                 self.parks[w].release()
             while surplus > 0 and self.spawned < self.workers:
-                self._spawn_locked()
+                starting.append(self._spawn_locked())
                 surplus -= 1
             self.slack = bool(self.parked) or self.spawned < self.workers
+        for t in starting:
+            t.start()
 
     def _next_or_idle(self, w: int, woken: bool = False) -> int:
         """Slow path: find a task or park until there may be one; -1 when the worker is done.
