@@ -387,14 +387,21 @@ class Dispatcher:
     # -- workers ------------------------------------------------------------------------------
 
     def _spawn_locked(self) -> threading.Thread:
-        """Count in a new worker and return its thread, for the caller to start once it has
-        released ``lock`` (``Thread.start()`` waits for the thread to run: starting many under
-        the lock would keep every worker from its first task until the last one is up)."""
+        """Count in a new worker and return its thread, for the caller to start."""
         w = self.spawned
         self.spawned += 1
-        self.waking += 1
         self.slack = bool(self.parked) or self.spawned < self.workers
         self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
+        return self._thread_locked(w)
+
+    def _thread_locked(self, w: int) -> threading.Thread:
+        """A new thread serving lane ``w``, counted in ``waking`` until its first look at the
+        queue. The caller starts it while still holding ``lock``, so that the run cannot end
+        and join it before it started; only ``run()``, which joins the threads itself, starts
+        its first workers after releasing ``lock`` (``Thread.start()`` waits for the thread to
+        run: starting them all under the lock would keep every worker from its first task
+        until the last one is up)."""
+        self.waking += 1
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
         self.threads.append(t)
         return t
@@ -427,7 +434,6 @@ class Dispatcher:
     def _wake_workers(self) -> None:
         """Unpark (or start) one worker per ready task that no woken worker will take yet."""
         core = self.core
-        starting = []
         with self.lock:
             if self.stopping:
                 return
@@ -439,11 +445,9 @@ class Dispatcher:
                 surplus -= 1
                 self.parks[w].release()
             while surplus > 0 and self.spawned < self.workers:
-                starting.append(self._spawn_locked())
+                self._spawn_locked().start()
                 surplus -= 1
             self.slack = bool(self.parked) or self.spawned < self.workers
-        for t in starting:
-            t.start()
 
     def _next_or_idle(self, w: int, woken: bool = False) -> int:
         """Slow path: find a task or park until there may be one; -1 when the worker is done.

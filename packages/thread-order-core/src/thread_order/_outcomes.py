@@ -301,7 +301,7 @@ def timed_out(d: Dispatcher, i: int, token: int, err: TaskError) -> None:
     settle(d, i, w, rs.TIMED_OUT, err)
     with d.lock:
         if not d.finished and not d.stopping:
-            respawn_locked(d, w)
+            d._thread_locked(w).start()
 
 
 def async_outcome(
@@ -323,13 +323,6 @@ def async_outcome(
         )
     else:
         failed(d, i, lane, exc)
-
-
-def respawn_locked(d: Dispatcher, w: int) -> None:
-    d.waking += 1  # the new thread's first look at the queue counts it off
-    t = threading.Thread(target=d._worker, args=(w,), name=f"thread_{w}", daemon=True)
-    d.threads.append(t)
-    t.start()
 
 
 def plan_special(
