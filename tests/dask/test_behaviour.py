@@ -191,13 +191,22 @@ def test_events_match_the_run(make: Make) -> None:
     assert (summary["passed"], summary["failed"], summary["skipped"]) == (["a"], ["b"], ["c"])
 
 
-def cancelled_after(s: Scheduler, seconds: float) -> Any:
-    """Run ``s`` and cancel it after ``seconds``; the interrupted run's result."""
-    canceller = threading.Timer(seconds, s.cancel)
-    canceller.start()
+def cancelled_once_started(s: Scheduler, count: int) -> Any:
+    """Run ``s`` and cancel it as soon as ``count`` tasks have started (seen by a listener on the
+    run's events, not guessed from a delay a loaded machine may overrun); the interrupted run's
+    result."""
+    started = 0
+
+    def watch(batch: list[Any]) -> None:
+        nonlocal started
+        before = started
+        started += sum(isinstance(e, TaskStarted) for e in batch)
+        if before < count <= started:
+            s.cancel()
+
+    s.subscribe(watch)
     with pytest.raises(RunInterrupted) as interrupted:
         s.run()
-    canceller.join()
     return interrupted.value.result
 
 
@@ -205,7 +214,7 @@ def test_cancel_reports_unstarted_tasks_cancelled(make: Make) -> None:
     s = make(workers=1, cancel_grace=5)
     s.register(slow, "first")
     s.register(ok, "second", after="first")
-    result = cancelled_after(s, 0.1)
+    result = cancelled_once_started(s, 1)
     assert statuses(result) == {"first": P, "second": C}
     assert result.interrupted
 
@@ -257,7 +266,7 @@ def test_cancel_drops_queued_tasks_and_lets_running_ones_finish(make: Make) -> N
     s = make(workers=4, cancel_grace=5)
     for k in range(12):
         s.register(slow, f"t{k:02d}")
-    result = cancelled_after(s, 0.1)
+    result = cancelled_once_started(s, 4)
     counts = {status: sum(1 for r in result if r.status is status) for status in (P, C)}
     assert counts == {P: 4, C: 8}  # the 4 that had started finished; the queued 8 never ran
     assert all(r.reason == "run cancelled" and r.thread == "" for r in result if r.status is C)
