@@ -261,11 +261,13 @@ class Dispatcher:
         if core.remaining == 0:
             return False
         with self.lock:
-            starting = [
-                self._spawn_locked() for _ in range(min(self.workers, max(1, core.ready_count)))
+            lanes = [
+                self._claim_locked() for _ in range(min(self.workers, max(1, core.ready_count)))
             ]
-        for t in starting:  # outside the lock: each worker looks for its task as soon as it is up
-            t.start()
+        # Outside the lock, each thread built just before it starts: a worker looks for its
+        # task as soon as it is up, not after all the others were built and started.
+        for w in lanes:
+            self._thread(w).start()
         interrupted = False
         try:
             self._wait()
@@ -394,7 +396,15 @@ class Dispatcher:
     # -- workers ------------------------------------------------------------------------------
 
     def _spawn_locked(self) -> threading.Thread:
-        """Count in a new worker and return its thread, for the caller to start."""
+        """Count in a new worker and return its thread, for the caller to start while still
+        holding ``lock``, so that the run cannot end and join it before it started."""
+        return self._thread(self._claim_locked())
+
+    def _claim_locked(self) -> int:
+        """Count in a new worker (``alive``, and ``waking`` until its first look at the queue)
+        and return its lane. Only ``run()`` starts threads outside ``lock``: its first workers,
+        which it joins itself (``Thread.start()`` waits for the thread to run, so starting them
+        all under the lock would keep every worker from its first task until the last is up)."""
         if self.free:  # a lane whose worker exited: its park lock is still held
             w = self.free.pop()
         else:
@@ -402,17 +412,19 @@ class Dispatcher:
             self.spawned += 1
             self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
         self.alive += 1
-        self.slack = bool(self.parked) or self.alive < self.workers
-        return self._thread_locked(w)
-
-    def _thread_locked(self, w: int) -> threading.Thread:
-        """A new thread serving lane ``w``, counted in ``waking`` until its first look at the
-        queue. The caller starts it while still holding ``lock``, so that the run cannot end
-        and join it before it started; only ``run()``, which joins the threads itself, starts
-        its first workers after releasing ``lock`` (``Thread.start()`` waits for the thread to
-        run: starting them all under the lock would keep every worker from its first task
-        until the last one is up)."""
         self.waking += 1
+        self.slack = bool(self.parked) or self.alive < self.workers
+        return w
+
+    def _replacement_locked(self, w: int) -> threading.Thread:
+        """A new thread for lane ``w``, whose thread was left to a timed-out task; the caller
+        starts it while still holding ``lock``."""
+        self.waking += 1
+        return self._thread(w)
+
+    def _thread(self, w: int) -> threading.Thread:
+        """A new thread serving lane ``w`` (its ``waking`` count is the caller's business),
+        listed for ``run()`` to join."""
         t = threading.Thread(target=self._worker, args=(w,), name=f"thread_{w}", daemon=True)
         self.threads.append(t)
         return t

@@ -301,7 +301,7 @@ def timed_out(d: Dispatcher, i: int, token: int, err: TaskError) -> None:
     settle(d, i, w, rs.TIMED_OUT, err)
     with d.lock:
         if not d.finished and not d.stopping:
-            d._thread_locked(w).start()
+            d._replacement_locked(w).start()
 
 
 def async_outcome(
