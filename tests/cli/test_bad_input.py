@@ -277,3 +277,17 @@ def test_hook_error_names_the_hook(invoke: Invoke, suite) -> None:  # type: igno
         "@mark()\ndef a(state):\n    pass\n",
     )
     one_line_error(invoke(path), COLLECT, "setup_state() raised KeyError")
+
+
+def test_history_file_that_is_not_a_database(invoke: Invoke, tmp_path: Path) -> None:
+    """Found when the history is read for the dispatch order, after collection and before any
+    task runs; the file is left as it was."""
+    notes = "these are notes, not a run history\n" * 200
+    (tmp_path / "notes.db").write_text(notes)
+    result = invoke(example("passing.py"), "--history", "notes.db")
+    assert result.exit_code == USAGE, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "tdrun: error: --history notes.db: not a run history database (file is not a database)"
+    )
+    assert "passed" not in result.stdout
+    assert (tmp_path / "notes.db").read_text() == notes

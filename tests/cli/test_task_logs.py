@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -106,7 +107,7 @@ def test_history_stores_logs_and_show_prints_a_failed_tasks_log(
     invoke: Invoke, suite: Suite, tmp_path: Path
 ) -> None:
     _run_interleaved(invoke, suite)
-    with sqlite3.connect(tmp_path / ".tdrun" / "history.db") as db:
+    with closing(sqlite3.connect(tmp_path / ".tdrun" / "history.db")) as db:
         logs = dict(db.execute("SELECT name, log FROM tasks"))
     assert "left says 2" in logs["left"]
     assert "about to break" in logs["breaks"]
@@ -122,7 +123,7 @@ def test_history_stores_logs_and_show_prints_a_failed_tasks_log(
 
 def test_an_older_history_database_gains_the_new_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute(
             "CREATE TABLE tasks (run_id INTEGER, name TEXT, module TEXT, status TEXT,"
             " thread TEXT, started_at REAL, duration REAL, error_type TEXT,"

@@ -79,8 +79,8 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
             raise UsageError(f"no run history at {path}")
         p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+    db = sqlite3.connect(p)
     try:
-        db = sqlite3.connect(p)
         db.executescript(SCHEMA)
         columns = {
             table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -90,6 +90,7 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
             if column not in columns[table]:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
     except sqlite3.DatabaseError as exc:
+        db.close()  # not left for the garbage collector (Python 3.13 warns about that)
         raise UsageError(f"--history {path}: not a run history database ({exc})") from None
     return db
 
