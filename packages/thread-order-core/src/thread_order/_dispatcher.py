@@ -165,15 +165,15 @@ class Dispatcher:
         # counts workers unparked or started that have not looked at the queue yet.
         self.parked: list[int] = []
         self.parks = [threading.Lock() for _ in range(workers)]
+        for park in self.parks:
+            park.acquire()  # held while its worker is not parked: acquiring it again parks
         self.look = [False] * workers
         self.waking = 0
         self.current = [-1] * workers  # the task each worker runs (or last ran), -1 if none
         self.wake = threading.Event()
-        self.spawned = 0  # lanes given a thread so far: the next new lane is ``spawned``
-        # Lanes with a worker that has not exited; a worker whose lane can no longer be needed
-        # exits before the run ends and its lane goes to ``free``, to be reused if needed.
-        self.alive = 0
-        self.free: list[int] = []
+        # Lanes without a worker, lowest first: a worker whose lane can no longer be needed
+        # exits before the run ends and gives its lane back, to be reused if needed.
+        self.free = list(range(workers - 1, -1, -1))
         self.stopping = False  # start no task at all
         self.stopped = False  # the run was stopped (cleanups owed in ``keep`` may still run)
         self.keep: bytes | None = None
@@ -264,8 +264,9 @@ class Dispatcher:
             lanes = [
                 self._claim_locked() for _ in range(min(self.workers, max(1, core.ready_count)))
             ]
-        # Outside the lock, each thread built just before it starts: a worker looks for its
-        # task as soon as it is up, not after all the others were built and started.
+        # Outside the lock (``Thread.start()`` waits for the thread to run: under it, no worker
+        # could take its first task before the last was up), each thread built just before it
+        # starts. This thread joins them itself, so the run cannot end and join one unstarted.
         for w in lanes:
             self._thread(w).start()
         interrupted = False
@@ -401,20 +402,17 @@ class Dispatcher:
         return self._thread(self._claim_locked())
 
     def _claim_locked(self) -> int:
-        """Count in a new worker (``alive``, and ``waking`` until its first look at the queue)
-        and return its lane. Only ``run()`` starts threads outside ``lock``: its first workers,
-        which it joins itself (``Thread.start()`` waits for the thread to run, so starting them
-        all under the lock would keep every worker from its first task until the last is up)."""
-        if self.free:  # a lane whose worker exited: its park lock is still held
-            w = self.free.pop()
-        else:
-            w = self.spawned
-            self.spawned += 1
-            self.parks[w].acquire()  # held from the start: acquiring it again parks the worker
-        self.alive += 1
+        """Take a free lane for a new worker, counted in ``waking`` until its first look at
+        the queue."""
+        w = self.free.pop()
         self.waking += 1
-        self.slack = bool(self.parked) or self.alive < self.workers
+        self.slack = bool(self.parked or self.free)
         return w
+
+    @property
+    def alive(self) -> int:
+        """Workers started and not exited."""
+        return self.workers - len(self.free)
 
     def _replacement_locked(self, w: int) -> threading.Thread:
         """A new thread for lane ``w``, whose thread was left to a timed-out task; the caller
@@ -473,10 +471,10 @@ class Dispatcher:
             wake -= 1
             surplus -= 1
             self.parks[w].release()
-        while surplus > 0 and self.alive < self.workers:
+        while surplus > 0 and self.free:
             self._spawn_locked().start()
             surplus -= 1
-        self.slack = bool(self.parked) or self.alive < self.workers
+        self.slack = bool(self.parked or self.free)
 
     def _next_or_idle(self, w: int, woken: bool = False) -> int:
         """Slow path: find a task or park until there may be one; -1 when the worker is done.
@@ -502,7 +500,7 @@ class Dispatcher:
                 i = core.pop()
                 if i >= 0:
                     self.parked.remove(w)
-                    self.slack = bool(self.parked) or self.alive < self.workers
+                    self.slack = bool(self.parked or self.free)
                     return i
                 if self.alive > core.remaining:
                     # More workers than tasks left: however the rest unfolds, the others can
@@ -511,7 +509,6 @@ class Dispatcher:
                     # 64-worker run's end waiting ~4 ms). Parked workers beyond the need are
                     # woken to do the same. A task added during the run gets a lane back.
                     self.parked.remove(w)
-                    self.alive -= 1
                     self.free.append(w)
                     self._wake_locked()
                     return -1
