@@ -136,3 +136,50 @@ class _NoBenchmark:
             args, kwargs = setup()
             out = fn(*args, **kwargs)
         return out
+
+
+def _distinct_noops(n: int) -> list[Any]:
+    """``n`` distinct no-op functions, as a suite of ``n`` tests has (one code object)."""
+
+    def make() -> Any:
+        def task() -> None:
+            return None
+
+        return task
+
+    return [make() for _ in range(n)]
+
+
+def test_w2_distinct_callables(benchmark: Any, impl: str, scheduler_core: Any) -> None:
+    """W2 layered 1e5 with a distinct function per task, as real suites have, against the one
+    shared ``noop`` of ``test_w2_layered``, alternating rounds in this test. Starting a run
+    reads each distinct function once (its parameters, whether it is a coroutine function):
+    this shows what that costs per task."""
+    dag = layered(size(SIZES["1e5"]))
+    n = dag.n
+    names, after = registration_args(dag)
+    fns = _distinct_noops(n)
+    shared, distinct = Clock(), Clock()
+
+    def fresh(own: bool) -> Scheduler:
+        scheduler = Scheduler(workers=WORKERS)
+        register = scheduler.register
+        for i, (name, deps) in enumerate(zip(names, after, strict=True)):
+            register(fns[i] if own else noop, name, after=deps)
+        return scheduler
+
+    def both() -> None:
+        scheduler = fresh(own=False)
+        shared.wrap(scheduler.start)()
+        scheduler = fresh(own=True)
+        distinct.wrap(scheduler.start)()
+
+    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    record(
+        benchmark,
+        n=n,
+        workers=WORKERS,
+        us_per_task=distinct.median / n * 1e6,
+        shared_noop_us_per_task=shared.median / n * 1e6,
+        distinct_over_shared=distinct.median / shared.median,
+    )

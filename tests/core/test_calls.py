@@ -116,6 +116,101 @@ def test_an_async_task_keeps_the_plain_path() -> None:
     assert asyncio.run(call()) is run.ctx.state
 
 
+# -- what planning reads off a function ---------------------------------------------------------
+
+
+def _decorated(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _marked() -> Callable[[], Any]:
+    """A plain function marked as a coroutine function (``inspect.markcoroutinefunction``,
+    Python 3.12+); before 3.12, one carrying the marker attribute, which ``inspect`` ignores."""
+
+    def fn() -> None:
+        return None
+
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    if mark is not None:
+        return mark(fn)  # type: ignore[no-any-return]
+    fn._is_coroutine_marker = object()  # type: ignore[attr-defined]
+    return fn
+
+
+class _Callable:
+    def __call__(self, upstream: int) -> int:
+        return upstream
+
+    def method(self, upstream: int, *, region: str = "eu") -> int:
+        return upstream
+
+
+def _no_parameters() -> None:
+    return None
+
+
+def _parameters(state: Any, upstream: int, *rest: Any, region: str = "eu", **more: Any) -> None:
+    return None
+
+
+async def _coroutine() -> None:
+    return None
+
+
+async def _coroutine_with(upstream: int) -> None:
+    return None
+
+
+def _generator() -> Any:
+    yield 1
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        _no_parameters,
+        _parameters,
+        lambda: None,
+        lambda upstream: upstream,
+        _coroutine,
+        _coroutine_with,
+        _generator,
+        _decorated(_parameters),
+        _decorated(_no_parameters),
+        _decorated(_coroutine_with),
+        _marked(),
+        functools.partial(_parameters, {}),
+        functools.partial(_coroutine_with, 1),
+        _Callable(),
+        _Callable().method,
+        max,
+        print,
+    ],
+    ids=lambda fn: getattr(fn, "__qualname__", type(fn).__name__),
+)
+def test_function_facts_read_as_inspect_reads_them(fn: Callable[..., Any]) -> None:
+    """Plain functions are read straight off their code object (most suites' tasks are
+    distinct functions, each read at every start); any callable reads as ``inspect`` says."""
+    assert _calls.function_facts(fn) == (
+        _calls.parameter_names(fn),
+        inspect.iscoroutinefunction(fn),
+    )
+
+
+def test_function_facts_of_functions_without_parameters_allocate_nothing() -> None:
+    def a() -> None:
+        return None
+
+    def b() -> None:
+        return None
+
+    assert _calls.function_facts(a) is _calls.function_facts(b)
+
+
 # -- data passing ------------------------------------------------------------------------------
 
 

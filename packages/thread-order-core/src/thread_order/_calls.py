@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _readyset as rs
@@ -41,6 +42,10 @@ def _never_retried() -> tuple[type[BaseException], ...]:
 
 _KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_MISSING = object()
+_CO_COROUTINE = inspect.CO_COROUTINE
+#: ``function_facts`` of a plain function without parameters.
+_NO_PARAMETERS: tuple[frozenset[str], bool] = (frozenset(), False)
 
 
 class TaskSkipped(Exception):
@@ -128,17 +133,31 @@ def cached(cache: dict[Any, _T] | None, fn: Any, compute: Callable[[Any], _T]) -
     if cache is None:
         return compute(fn)
     try:
-        return cache[fn]
-    except KeyError:
-        value = cache[fn] = compute(fn)
-        return value
+        value = cache.get(fn, _MISSING)  # not ``cache[fn]``: a KeyError costs ~2.5 us
     except TypeError:  # an unhashable callable object
         return compute(fn)
+    if value is _MISSING:
+        value = cache[fn] = compute(fn)
+    return value  # type: ignore[return-value]
 
 
 def function_facts(fn: Any) -> tuple[frozenset[str] | None, bool]:
     """What planning a run needs to know about a function: its parameter names
-    (``parameter_names``) and whether it is a coroutine function."""
+    (``parameter_names``) and whether it is a coroutine function.
+
+    A plain function, neither wrapped nor marked as a coroutine function, is read straight off
+    its code object, as the ``inspect`` calls would read it: ~0.3 us where they take ~2-3, which
+    a suite of distinct functions paid per task at every start."""
+    if (
+        type(fn) is FunctionType
+        and getattr(fn, "__wrapped__", _MISSING) is _MISSING
+        and getattr(fn, "_is_coroutine_marker", _MISSING) is _MISSING
+    ):
+        code = fn.__code__
+        if not (code.co_argcount or code.co_kwonlyargcount or code.co_flags & _CO_COROUTINE):
+            return _NO_PARAMETERS  # shared: a suite of 1e5 such functions allocates nothing
+        taken = frozenset(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+        return taken, bool(code.co_flags & _CO_COROUTINE)
     return parameter_names(fn), inspect.iscoroutinefunction(fn)
 
 
