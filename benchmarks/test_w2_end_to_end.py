@@ -183,3 +183,38 @@ def test_w2_distinct_callables(benchmark: Any, impl: str, scheduler_core: Any) -
         shared_noop_us_per_task=shared.median / n * 1e6,
         distinct_over_shared=distinct.median / shared.median,
     )
+
+
+@pytest.mark.parametrize("callback", ["on_task_done", "on_task_start"])
+def test_w2_with_callbacks(benchmark: Any, impl: str, scheduler_core: Any, callback: str) -> None:
+    """W2 layered 1e4 with a 1.4.0 callback registered, against the same run without one,
+    alternating rounds in this test: what the callback adds per task. ``on_task_start`` holds
+    each task until its callback ran on the calling thread, a round trip per task."""
+    dag = layered(size(SIZES["1e4"]))
+    n = dag.n
+    names, after = registration_args(dag)
+    plain, called = Clock(), Clock()
+
+    def fresh(with_callback: bool) -> Scheduler:
+        scheduler = Scheduler(workers=WORKERS)
+        register_all(scheduler, names, after, noop)
+        if with_callback:
+            getattr(scheduler, callback)(lambda *args: None)
+        return scheduler
+
+    def both() -> None:
+        scheduler = fresh(with_callback=False)
+        plain.wrap(scheduler.start)()
+        scheduler = fresh(with_callback=True)
+        called.wrap(scheduler.start)()
+
+    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    record(
+        benchmark,
+        n=n,
+        workers=WORKERS,
+        callback=callback,
+        us_per_task=called.median / n * 1e6,
+        without_callback_us_per_task=plain.median / n * 1e6,
+        added_us_per_task=(called.median - plain.median) / n * 1e6,
+    )

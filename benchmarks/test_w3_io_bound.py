@@ -82,3 +82,42 @@ def test_w3_layered(
         target=f"<= {TARGET[width]}",
         target_met=ratio <= TARGET[width],
     )
+
+
+@pytest.mark.parametrize("callback", ["on_task_done", "on_task_start"])
+def test_w3_with_callbacks(benchmark: Any, impl: str, scheduler_core: Any, callback: str) -> None:
+    """W3 width 64 with a 1.4.0 callback registered, as 1.4.0 programs have, against the same
+    run without one, alternating rounds in this test. ``on_task_done`` is delivered in batches
+    on the calling thread; ``on_task_start`` also holds each task until its callback ran."""
+    width = 64
+    dag = layered(N, width=width // 8 if SMOKE else width)
+    names, after = registration_args(dag)
+    plain, called = Clock(), Clock()
+
+    def fresh(with_callback: bool) -> Scheduler:
+        scheduler = Scheduler(workers=WORKERS)
+        register_all(scheduler, names, after, sleeper)
+        if with_callback:
+            getattr(scheduler, callback)(lambda *args: None)
+        return scheduler
+
+    def both() -> None:
+        scheduler = fresh(with_callback=False)
+        plain.wrap(scheduler.start)()
+        scheduler = fresh(with_callback=True)
+        called.wrap(scheduler.start)()
+
+    sleep_before = measured_sleep(SLEEP)
+    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    sleep = (sleep_before + measured_sleep(SLEEP)) / 2
+    bound = max(dag.layers * sleep, N * sleep / WORKERS)
+    record(
+        benchmark,
+        n=N,
+        width=width,
+        workers=WORKERS,
+        callback=callback,
+        makespan_over_bound=called.median / bound,
+        without_callback_over_bound=plain.median / bound,
+        callback_cost=called.median / plain.median,
+    )

@@ -106,6 +106,33 @@ def test_each_task_starts_runs_then_finishes_in_callback_order() -> None:
         assert kinds == ["task_start", "run", "done"], (name, kinds)
 
 
+@pytest.mark.parametrize("which", ["scheduler_start", "task_start", "task_run", "task_done"])
+def test_each_callback_fires_on_its_own(which: str) -> None:
+    """A run records and types only the events some callback or listener wants: each callback
+    registered alone still fires, once per task (once per run for ``scheduler_start``)."""
+    s = Scheduler(workers=2, skip_dependents=True)
+    s.register(lambda: "A", "a")
+    s.register(lambda: 1 / 0, "b", after="a")
+    s.register(lambda: None, "c", after="b")
+    s.register(lambda: None, "d", after="a")
+    fired: list[tuple[Any, ...]] = []
+    getattr(s, f"on_{which}")(lambda *args: fired.append(args))
+    s.start()
+    if which == "scheduler_start":
+        assert [args[0]["total_tasks"] for args in fired] == [4]
+    elif which == "task_done":
+        assert sorted((args[0], args[2].value) for args in fired) == [
+            ("a", "PASSED"),
+            ("b", "FAILED"),
+            ("c", "SKIPPED"),
+            ("d", "PASSED"),
+        ]
+    else:  # skipped tasks never start
+        assert sorted(args[0] for args in fired) == ["a", "b", "d"]
+        if which == "task_run":
+            assert all(args[1].startswith("thread_") for args in fired)
+
+
 def test_dependents_of_a_failed_task_run_by_default_as_in_140() -> None:
     s, _ = _callbacks_program(skip=False)
     summary = s.start()

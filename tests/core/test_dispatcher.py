@@ -117,3 +117,23 @@ def test_tasks_added_after_workers_exited_get_their_lanes_back() -> None:
     assert summary["failed"] == [] and len(summary["passed"]) == 2 * WORKERS + 1
     lanes = {f"thread_{w}" for w in range(WORKERS)}
     assert set(late) == lanes  # four distinct workers, all named as the run's lanes
+
+
+def test_a_signal_wakes_one_wait_however_often_it_was_set() -> None:
+    from thread_order._dispatcher import Signal
+
+    signal = Signal()
+    assert signal.wait(0) is False  # not set
+    signal.set()
+    signal.set()  # set twice: still one wake-up
+    assert signal.wait(0) is True
+    assert signal.wait(0.01) is False
+    signal.set()
+    signal.clear()
+    assert signal.wait(0) is False
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(signal.wait(10)))
+    waiter.start()
+    signal.set()
+    waiter.join(10)
+    assert woke == [True]

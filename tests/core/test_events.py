@@ -108,6 +108,58 @@ def test_a_raising_listener_is_ignored() -> None:
     assert s.run().ok
 
 
+def test_a_listener_can_ask_for_some_kinds_only() -> None:
+    s = Scheduler(workers=2)
+    s.register(lambda: "A", "a")
+    s.register(lambda: 1 / 0, "b", after="a")
+    finished: list[Event] = []
+    starts: list[Event] = []
+    everything = _collect(s)
+    s.subscribe(finished.extend, kinds=[TaskFinished])
+    s.subscribe(starts.extend, kinds=(TaskStarted, RunFinished))
+    s.run()
+    assert [(type(e), e.task) for e in finished] == [(TaskFinished, "a"), (TaskFinished, "b")]
+    assert [type(e) for e in starts] == [TaskStarted, TaskStarted, RunFinished]
+    assert len(everything) == 2 + 2 * 3  # the run's two events and three per task
+
+
+def test_with_no_listener_for_starts_none_is_made_and_the_record_keeps_the_times() -> None:
+    s = Scheduler(workers=2)
+    s.register(lambda: "A", "a")
+    s.register(lambda: None, "b", after="a")
+    finished: list[Event] = []
+    s.subscribe(finished.extend, kinds=[TaskFinished])
+    result = s.run()
+    assert [e.task for e in finished] == ["a", "b"]
+    for e in finished:
+        assert isinstance(e, TaskFinished)
+        assert e.thread.startswith("thread_")
+        assert e.start is not None and e.time >= e.start
+    assert result.starts[0] <= result.ends[0] <= result.starts[1]
+
+
+def test_kinds_that_are_not_event_classes_are_refused_by_name() -> None:
+    s = Scheduler(workers=1)
+    with pytest.raises(TypeError, match="kinds: <class 'str'> is not an event class"):
+        s.subscribe(print, kinds=[TaskFinished, str])
+
+
+def test_the_fast_passed_event_equals_the_constructed_one() -> None:
+    """Tasks that pass are made through their slots (``passed_event``): every field must be
+    set exactly as the dataclass's own constructor sets it."""
+    from thread_order._events import passed_event
+
+    made = passed_event("a", 3, "thread_1", 1.5, 2.5, 7, {"r": 1}, 2)
+    assert made == TaskFinished(
+        "a", 3, TaskStatus.PASSED, "thread_1", 1.5, 2.5, 7, result={"r": 1}, attempts=2
+    )
+    assert repr(made) == repr(
+        TaskFinished(
+            "a", 3, TaskStatus.PASSED, "thread_1", 1.5, 2.5, 7, result={"r": 1}, attempts=2
+        )
+    )
+
+
 def test_run_result_records() -> None:
     s = Scheduler(workers=2)
     s.register(lambda: time.sleep(0.01) or 7, "slow")

@@ -25,6 +25,13 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def kinds() -> tuple[type, ...]:
+        """The events ``__call__`` reads (``Scheduler.subscribe(..., kinds=...)``)."""
+        from thread_order import TaskFinished, TaskStarted
+
+        return (TaskStarted, TaskFinished)
+
     def __call__(self, events: Sequence[Any]) -> None:
         from thread_order import TaskFinished, TaskStarted
 

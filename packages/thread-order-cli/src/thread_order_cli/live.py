@@ -53,6 +53,13 @@ class LiveView:
     def _print_above(self, text: str, style: str | None) -> None:
         self.console.print(text, style=style, markup=False)
 
+    @staticmethod
+    def kinds() -> tuple[type, ...]:
+        """The events ``__call__`` reads (``Scheduler.subscribe(..., kinds=...)``)."""
+        from thread_order import RunFinished, TaskAdded, TaskFinished, TaskStarted
+
+        return (TaskAdded, TaskStarted, TaskFinished, RunFinished)
+
     def __call__(self, events: Sequence[Any]) -> None:
         from thread_order import RunFinished, TaskAdded, TaskFinished, TaskStarted
 

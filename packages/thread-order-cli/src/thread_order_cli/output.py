@@ -127,6 +127,13 @@ class PlainReporter:
         self.attempts = attempts
         self.result: RunResult | None = None
 
+    @staticmethod
+    def kinds() -> tuple[type, ...]:
+        """The events ``__call__`` reads (``Scheduler.subscribe(..., kinds=...)``)."""
+        from thread_order import RunFinished, TaskAdded, TaskFinished
+
+        return (TaskFinished, TaskAdded, RunFinished)
+
     def __call__(self, events: Sequence[Any]) -> None:
         from thread_order import RunFinished, TaskAdded, TaskFinished
 

@@ -342,7 +342,7 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
         from .live import LiveView
 
         live = LiveView(out, total=len(names), workers=prep.workers, viewer=opts.viewer)
-        scheduler.subscribe(live)
+        scheduler.subscribe(live, kinds=live.kinds())
     reporter = PlainReporter(
         out,
         total=len(names),
@@ -351,13 +351,13 @@ def _execute(opts: RunOptions, prep: Prepared, scheduler: Scheduler) -> int:
         extras=extras,
         attempts=prep.attempts.get,
     )
-    scheduler.subscribe(reporter)
+    scheduler.subscribe(reporter, kinds=reporter.kinds())
     heartbeat = None
     if live is None:
         from .heartbeat import Heartbeat
 
         heartbeat = Heartbeat(out, positive_float("--heartbeat", opts.heartbeat))
-        scheduler.subscribe(heartbeat)
+        scheduler.subscribe(heartbeat, kinds=heartbeat.kinds())
         heartbeat.start()
     max_failures = 1 if opts.exitfirst else positive_int("--maxfail", opts.maxfail) or 0
     capture = TaskLogCapture(logging.DEBUG if opts.verbose else logging.INFO)

@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 
 clock = time.perf_counter
 
+#: Seconds a delivery to listeners waits, once entries are pending, for more to gather (unless
+#: a task waits at a start gate, or the run ends). Each delivery wakes the thread that called
+#: ``start()``, which then competes for the GIL with the workers; W3 at width 64 with an
+#: ``on_task_done`` callback: makespan over the bound 1.21 delivering at once, 1.17 with 5 ms
+#: (1.16 with no listener).
+GATHER = 0.005
+
 #: The lane (thread name) of a run's event loop, where ``async def`` tasks run.
 LOOP_THREAD = "event_loop"
 
@@ -57,6 +64,36 @@ CURRENT_COROUTINE_TASK: contextvars.ContextVar[str | None] = contextvars.Context
 _WORKERS: dict[int, tuple[Dispatcher, int]] = {}
 # Event loop threads of the runs in progress: thread ident -> dispatcher.
 _LOOPS: dict[int, Dispatcher] = {}
+
+
+class Signal:
+    """A wake-up call for one waiting thread: ``set()`` from any thread; ``wait()`` returns
+    once it is set (or on timeout) and takes it, so the next ``wait()`` waits again.
+
+    One lock, held while not set. ``threading.Event`` costs a condition, a waiter lock per
+    wait and several Python-level steps per ``set()`` under the GIL; this is one C call each,
+    which counts where a signal is sent per task (start gates, deliveries to listeners).
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        try:  # noqa: SIM105 - contextlib.suppress costs a context manager per call
+            self._lock.release()
+        except RuntimeError:
+            pass  # set already: one wake-up stands for any number of calls
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            return self._lock.acquire()
+        return self._lock.acquire(timeout=max(timeout, 0.0))
+
+    def clear(self) -> None:
+        self._lock.acquire(False)
 
 
 class FunctionNames(Sequence[str]):
@@ -170,7 +207,7 @@ class Dispatcher:
         self.look = [False] * workers
         self.waking = 0
         self.current = [-1] * workers  # the task each worker runs (or last ran), -1 if none
-        self.wake = threading.Event()
+        self.wake = Signal()
         # Lanes without a worker, lowest first: a worker whose lane can no longer be needed
         # exits before the run ends and gives its lane back, to be reused if needed.
         self.free = list(range(workers - 1, -1, -1))
@@ -180,7 +217,7 @@ class Dispatcher:
         self.finished = False
         self.cancel_requested = False
         self.sched_waiting = False
-        self.gates = [threading.Event() for _ in range(workers)] if gate_starts else None
+        self.gates = [Signal() for _ in range(workers)] if gate_starts else None
         # True while a worker is parked or more workers may start: only then does a release
         # need the lock to hand work out. Kept current under ``lock``.
         self.slack = True
@@ -312,6 +349,8 @@ class Dispatcher:
                     self.wake.wait(left)
                 self.sched_waiting = False
                 self.wake.clear()
+                if self.gates is None:  # no task waits for a delivery: let a burst gather
+                    self.wake.wait(GATHER if left is None else min(GATHER, left))
                 self._open_gates(stream.deliver())
             else:
                 self.wake.wait(left)
@@ -536,7 +575,7 @@ class Dispatcher:
         values, starts, ends, where = stream.values, stream.starts, stream.ends, stream.where
         results, state_lock = self.results, self.state_lock
         gate = self.gates[w] if self.gates is not None else None
-        has_rules, live = self.has_rules, stream.live
+        has_rules, record_starts = self.has_rules, stream.wants_starts
         current = self.current
         special = self.flags
         i = self._next_or_idle(w, woken=True)  # every worker thread is started counted as waking
@@ -561,7 +600,6 @@ class Dispatcher:
                 append((ev.DISPATCHED, i, w, t))
                 self._poke()
                 gate.wait()
-                gate.clear()
                 if self.halted():  # stopped while this task waited at its gate
                     oc.settle(self, i, w, rs.CANCELLED, None)
                     i = self._next_or_idle(w)
@@ -572,7 +610,7 @@ class Dispatcher:
                 append((ev.RUNNING, i))
             else:
                 starts[i] = t
-                if live:
+                if record_starts:
                     append((ev.STARTED, i))
             if self.sched_waiting:
                 self._poke()

@@ -234,13 +234,13 @@ def run_special(d: Dispatcher, i: int, w: int) -> int:
     if flags & ASYNC:
         assert d.loop is not None
         stream.where[i] = special.loop_lane
-        if stream.live:
+        if stream.wants_starts:
             stream.entries.append((ev.STARTED, i))
         d.loop.submit(i, d.calls[i], special.timeouts[i])
         return next_task(d, w)
     stream.where[i] = w
     d.current[w] = i
-    if stream.live:
+    if stream.wants_starts:
         stream.entries.append((ev.STARTED, i))
     if d.sched_waiting:
         d._poke()

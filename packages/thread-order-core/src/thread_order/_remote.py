@@ -200,7 +200,7 @@ class RemoteDispatcher(Dispatcher):
         self.in_lane[i] = lane
         stream.where[i] = lane
         self.inflight.add(i)
-        if stream.live:
+        if stream.wants_starts:
             stream.entries.append((ev.STARTED, i))
         if i in self.early:
             held = self.held.pop(i, None)

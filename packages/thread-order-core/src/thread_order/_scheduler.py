@@ -125,7 +125,7 @@ class Scheduler:
             self.state["results"] = {}
         self._registry = Registry()
         self._callbacks: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
-        self._listeners: list[ev.Listener] = []
+        self._listeners: list[tuple[ev.Listener, frozenset[type] | None]] = []
         self._log_files: list[logging.Handler] = []
         self._active: Dispatcher | None = None
         self._plan_cache: tuple[Any, Any, list[Callable[[], Any] | None], Special | None] | None = (
@@ -250,9 +250,14 @@ class Scheduler:
     def on_scheduler_done(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self._callbacks["scheduler_done"] = (fn, args, kwargs)
 
-    def subscribe(self, listener: ev.Listener) -> None:
-        """Receive every run's typed events, in batches, on the thread that calls ``start()``."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: ev.Listener, kinds: Iterable[type] | None = None) -> None:
+        """Receive every run's typed events, in batches, on the thread that calls ``start()``.
+
+        ``kinds`` (event classes, e.g. ``[TaskFinished]``) limits what ``listener`` receives;
+        events that no listener wants are not made at all (with no listener wanting
+        ``TaskStarted`` or ``TaskDispatched``, workers do not even record the starts).
+        """
+        self._listeners.append((listener, ev.event_kinds(kinds)))
 
     def _fire(self, which: str, *event_args: Any) -> None:
         entry = self._callbacks.get(which)
@@ -306,7 +311,7 @@ class Scheduler:
 
         def drive() -> None:
             try:
-                outcome.append(self._execute(priority, max_failures, extra=forward))
+                outcome.append(self._execute(priority, max_failures, finished=forward))
             except BaseException as exc:  # handed to the consuming thread
                 outcome.append(exc)
             finally:
@@ -466,7 +471,7 @@ class Scheduler:
         self,
         priority: Mapping[str, int] | None = None,
         max_failures: int = 0,
-        extra: ev.Listener | None = None,
+        finished: ev.Listener | None = None,  # receives TaskFinished events only
         summary_sink: list[dict[str, Any]] | None = None,
     ) -> RunResult:
         graph = self._registry.compile()
@@ -503,13 +508,13 @@ class Scheduler:
                 else build_call(tasks[i], i, graph.dependencies(i), context)
                 for i, fixed in enumerate(plain)
             ]
-        has_callbacks = bool(self._callbacks)
-        if has_callbacks:
-            stream.subscribe(self._callback_listener(self.workers))
-        for listener in self._listeners:
-            stream.subscribe(listener)
-        if extra is not None:
-            stream.subscribe(extra)
+        wanted = frozenset(kind for which, kind in _CALLBACK_EVENTS if which in self._callbacks)
+        if wanted:
+            stream.subscribe(self._callback_listener(self.workers), wanted)
+        for listener, kinds in self._listeners:
+            stream.subscribe(listener, kinds)
+        if finished is not None:
+            stream.subscribe(finished, _FINISHED)
         log = logger_for_current_thread()
         dispatcher: Dispatcher | None = None
         if remote:
@@ -574,6 +579,16 @@ class Scheduler:
         if interrupted:
             raise RunInterrupted(result, summary if summary is not None else result.summary())
         return result
+
+
+# The event each 1.4.0 callback fires on (``on_scheduler_done`` fires after the run, apart).
+_CALLBACK_EVENTS: tuple[tuple[str, type], ...] = (
+    ("task_done", ev.TaskFinished),
+    ("task_run", ev.TaskStarted),
+    ("task_start", ev.TaskDispatched),
+    ("scheduler_start", ev.RunStarted),
+)
+_FINISHED: frozenset[type] = frozenset((ev.TaskFinished,))
 
 
 def _check_backend(backend: Any) -> None:
