@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from math import isnan
 from typing import Any, TypeAlias, cast
 
 from . import _readyset as rs
@@ -174,8 +173,6 @@ Listener: TypeAlias = Callable[[Sequence[Event]], None]
 EVENT_KINDS: frozenset[type] = frozenset(
     (RunStarted, TaskAdded, TaskDispatched, TaskStarted, TaskFinished, RunFinished)
 )
-# The kinds a task's start becomes: workers record starts only when some listener wants one.
-_START_KINDS: frozenset[type] = frozenset((TaskDispatched, TaskStarted))
 
 
 def event_kinds(kinds: Iterable[type] | None) -> frozenset[type] | None:
@@ -214,8 +211,6 @@ class EventStream:
         self.entries: list[Entry] = []
         self.retried: Attempts | None = None  # per task, set by the scheduler
         self._listeners: list[tuple[Listener, frozenset[type] | None]] = []
-        # Some listener wants the tasks' starts: only then do workers record STARTED entries.
-        self.wants_starts = False
         # The kinds some listener wants, each made only then (a listener of every kind: all).
         self._want_dispatched = self._want_started = self._want_finished = False
         self._pos = 0
@@ -251,11 +246,14 @@ class EventStream:
         Events that no listener wants are not made at all, and starts not even recorded.
         """
         self._listeners.append((listener, kinds))
-        if kinds is None or kinds & _START_KINDS:
-            self.wants_starts = True
         self._want_dispatched |= kinds is None or TaskDispatched in kinds
         self._want_started |= kinds is None or TaskStarted in kinds
         self._want_finished |= kinds is None or TaskFinished in kinds
+
+    @property
+    def wants_starts(self) -> bool:
+        """Some listener wants the tasks' starts: only then do workers record STARTED entries."""
+        return self._want_dispatched or self._want_started
 
     @property
     def live(self) -> bool:
@@ -321,14 +319,13 @@ class EventStream:
                     self._count += 1
                     if not self._want_finished:
                         continue
-                    start, end, w = starts[e], ends[e], self.where[e]
                     out.append(
                         passed_event(
                             names[e],
                             e,
-                            self.threads[w] if w >= 0 else "",
-                            None if isnan(start) else start,
-                            0.0 if isnan(end) else end,
+                            self.thread_of(e),
+                            when(starts, e),
+                            when(ends, e) or 0.0,
                             self._count,
                             self.values[e],
                             self._attempts(e),
