@@ -15,6 +15,8 @@ import pytest
 from workloads import (
     Clock,
     References,
+    alternate_starts,
+    callback_maker,
     layered,
     noop,
     noop_args,
@@ -159,7 +161,6 @@ def test_w2_distinct_callables(benchmark: Any, impl: str, scheduler_core: Any) -
     n = dag.n
     names, after = registration_args(dag)
     fns = _distinct_noops(n)
-    shared, distinct = Clock(), Clock()
 
     def fresh(own: bool) -> Scheduler:
         scheduler = Scheduler(workers=WORKERS)
@@ -168,13 +169,7 @@ def test_w2_distinct_callables(benchmark: Any, impl: str, scheduler_core: Any) -
             register(fns[i] if own else noop, name, after=deps)
         return scheduler
 
-    def both() -> None:
-        scheduler = fresh(own=False)
-        shared.wrap(scheduler.start)()
-        scheduler = fresh(own=True)
-        distinct.wrap(scheduler.start)()
-
-    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    shared, distinct = alternate_starts(benchmark, fresh, rounds(5))
     record(
         benchmark,
         n=n,
@@ -193,22 +188,10 @@ def test_w2_with_callbacks(benchmark: Any, impl: str, scheduler_core: Any, callb
     dag = layered(size(SIZES["1e4"]))
     n = dag.n
     names, after = registration_args(dag)
-    plain, called = Clock(), Clock()
 
-    def fresh(with_callback: bool) -> Scheduler:
-        scheduler = Scheduler(workers=WORKERS)
-        register_all(scheduler, names, after, noop)
-        if with_callback:
-            getattr(scheduler, callback)(lambda *args: None)
-        return scheduler
-
-    def both() -> None:
-        scheduler = fresh(with_callback=False)
-        plain.wrap(scheduler.start)()
-        scheduler = fresh(with_callback=True)
-        called.wrap(scheduler.start)()
-
-    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    plain, called = alternate_starts(
+        benchmark, callback_maker(callback, names, after, noop, WORKERS), rounds(5)
+    )
     record(
         benchmark,
         n=n,

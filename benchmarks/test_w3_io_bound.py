@@ -15,6 +15,8 @@ from workloads import (
     SMOKE,
     Clock,
     References,
+    alternate_starts,
+    callback_maker,
     layered,
     measured_sleep,
     record,
@@ -92,23 +94,11 @@ def test_w3_with_callbacks(benchmark: Any, impl: str, scheduler_core: Any, callb
     width = 64
     dag = layered(N, width=width // 8 if SMOKE else width)
     names, after = registration_args(dag)
-    plain, called = Clock(), Clock()
-
-    def fresh(with_callback: bool) -> Scheduler:
-        scheduler = Scheduler(workers=WORKERS)
-        register_all(scheduler, names, after, sleeper)
-        if with_callback:
-            getattr(scheduler, callback)(lambda *args: None)
-        return scheduler
-
-    def both() -> None:
-        scheduler = fresh(with_callback=False)
-        plain.wrap(scheduler.start)()
-        scheduler = fresh(with_callback=True)
-        called.wrap(scheduler.start)()
 
     sleep_before = measured_sleep(SLEEP)
-    benchmark.pedantic(both, rounds=rounds(5), iterations=1, warmup_rounds=0)
+    plain, called = alternate_starts(
+        benchmark, callback_maker(callback, names, after, sleeper, WORKERS), rounds(5)
+    )
     sleep = (sleep_before + measured_sleep(SLEEP)) / 2
     bound = max(dag.layers * sleep, N * sleep / WORKERS)
     record(

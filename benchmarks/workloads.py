@@ -379,6 +379,42 @@ class Clock:
         return median(self.seconds)
 
 
+def alternate_starts(
+    benchmark: Any, make: Callable[[bool], Any], repeat: int
+) -> tuple[Clock, Clock]:
+    """``start()`` of ``make(False)`` (the reference) then of ``make(True)`` in each round, so
+    both see the same machine; returns their clocks (making the schedulers is not timed)."""
+    reference, variant = Clock(), Clock()
+
+    def both() -> None:
+        reference.wrap(make(False).start)()
+        variant.wrap(make(True).start)()
+
+    benchmark.pedantic(both, rounds=repeat, iterations=1, warmup_rounds=0)
+    return reference, variant
+
+
+def callback_maker(
+    callback: str,
+    names: Sequence[str],
+    after: Sequence[Sequence[str]],
+    fn: Callable[[], Any],
+    workers: int,
+) -> Callable[[bool], Any]:
+    """For ``alternate_starts``: a fresh Scheduler of the tasks, with a no-op 1.4.0 callback
+    (``callback`` names its ``on_*`` method) registered when asked."""
+    from thread_order import Scheduler
+
+    def make(with_callback: bool) -> Any:
+        scheduler = Scheduler(workers=workers)
+        register_all(scheduler, names, after, fn)
+        if with_callback:
+            getattr(scheduler, callback)(lambda *args: None)
+        return scheduler
+
+    return make
+
+
 def record(benchmark: Any, **figures: Any) -> None:
     """Store figures in ``benchmark.extra_info`` (floats rounded to 4 significant digits)."""
     for key, value in figures.items():
