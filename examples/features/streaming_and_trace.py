@@ -1,6 +1,7 @@
 """Streaming results, a Chrome trace and the post-run profile, from the library API.
 
-``iter_run()`` yields each task's record the moment it completes, while the rest still run.
+``iter_run()`` yields each task's record the moment it completes, while the rest still run;
+a listener subscribed to some kinds of event only (here ``TaskStarted``) receives just those.
 Afterwards the trace (open it in Perfetto or chrome://tracing: one lane per worker thread)
 and the profile (critical path, each task's slack, parallelism) explain the run's length.
 Run it with::
@@ -11,7 +12,7 @@ Run it with::
 import sys
 import time
 
-from thread_order import Scheduler, profile, write_trace
+from thread_order import Scheduler, TaskStarted, profile, write_trace
 
 
 def build():
@@ -26,6 +27,8 @@ def build():
 
 def main(trace_path):
     s = build()
+    started = []
+    s.subscribe(lambda events: started.extend(e.task for e in events), kinds=[TaskStarted])
     stream = s.iter_run()
     while True:
         try:
@@ -34,6 +37,7 @@ def main(trace_path):
             result = done.value
             break
         print(f"{record.name:<16} {record.status.value:<7} {record.duration:.3f}s {record.thread}")
+    print(f"a TaskStarted listener saw {len(started)} starts")
     write_trace(result, trace_path)
     prof = profile(result, s.compile())
     print("critical path:", " -> ".join(prof.critical_path), f"({prof.critical_seconds:.2f}s)")

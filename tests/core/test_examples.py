@@ -100,6 +100,7 @@ def test_streaming_and_trace(tmp_path: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("provision_cache")  # streamed as it completed, not at the end
     assert "critical path: provision_db -> migrate -> smoke_test" in out
+    assert "a TaskStarted listener saw 5 starts" in out
     assert trace.exists()
 
 
