@@ -16,7 +16,6 @@ from typing import Any
 
 from thread_order import (
     Event,
-    RunFinished,
     RunStarted,
     TaskAdded,
     TaskError,
@@ -83,6 +82,10 @@ class EngineListener:
     appended to them, and to ``ids`` (name -> id), which the log capture shares.
     """
 
+    #: The events it reads (``Scheduler.subscribe(..., kinds=...)``); the session adds
+    #: run_finished itself, with the history id and the critical path.
+    KINDS = (RunStarted, TaskAdded, TaskStarted, TaskFinished)
+
     def __init__(
         self,
         log: EventLog,
@@ -142,8 +145,6 @@ class EngineListener:
                         "attempts": e.attempts,
                     }
                 )
-            elif isinstance(e, RunFinished):
-                pass  # the session adds run_finished with the history id and critical path
         if out:
             now = time.perf_counter() - self.t0
             for event in out:

@@ -221,7 +221,7 @@ class Session:
         ids = {n: i for i, n in enumerate(names)}
         names, preds = list(names), [list(p) for p in preds]  # grow with added tasks
         listener = EngineListener(self.log, names, preds, ids)
-        scheduler.subscribe(listener)
+        scheduler.subscribe(listener, kinds=EngineListener.KINDS)
         capture = _LogCapture(self.log, ids)
         loggers = [
             logging.getLogger(),
