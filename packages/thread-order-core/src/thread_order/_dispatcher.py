@@ -348,13 +348,12 @@ class Dispatcher:
                 if not stream.pending():
                     self.wake.wait(left)
                 self.sched_waiting = False
-                self.wake.clear()
+                self.wake.clear()  # the wait above is skipped when entries are pending
                 if self.gates is None:  # no task waits for a delivery: let a burst gather
                     self.wake.wait(GATHER if left is None else min(GATHER, left))
                 self._open_gates(stream.deliver())
             else:
-                self.wake.wait(left)
-                self.wake.clear()
+                self.wake.wait(left)  # takes the signal: nothing to clear
 
     def _run_deadline(self) -> None:
         """The run's deadline passed: nothing new starts, running tasks are TIMED_OUT."""
@@ -407,7 +406,6 @@ class Dispatcher:
 
     def _wait_a_little(self, seconds: float | None) -> None:
         self.wake.wait(seconds if seconds is not None else 0.05)
-        self.wake.clear()
         self.stream.deliver()
 
     def _abandon_running(

@@ -387,14 +387,7 @@ class Scheduler:
         slow = fallback is not None  # some task needs a timeout, a lock or the event loop
         more = registry.more
         for i, (fn, with_state) in enumerate(zip(registry.fns, registry.with_state, strict=True)):
-            try:  # not ``facts[fn]``: most suites' functions are distinct, and a KeyError
-                known = facts.get(fn)  # costs ~2.5 us
-            except TypeError:  # an unhashable callable object
-                known = function_facts(fn)
-            else:
-                if known is None:
-                    known = facts[fn] = function_facts(fn)
-            taken, coroutine = known
+            taken, coroutine = cached(facts, fn, function_facts)
             wrapped = False  # tags, options, parameters: most tasks have none
             if more and i in more:
                 t = registry.task(i)
