@@ -211,6 +211,35 @@ def test_function_facts_of_functions_without_parameters_allocate_nothing() -> No
     assert _calls.function_facts(a) is _calls.function_facts(b)
 
 
+class _Unhashable:
+    """A callable object without parameters that cannot be a dict key."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self) -> None:
+        return None
+
+
+def test_all_take_nothing_reads_each_distinct_function_once() -> None:
+    def other() -> None:
+        return None
+
+    cache: dict[Any, Any] = {}
+    assert _calls.all_take_nothing([_no_parameters] * 1000 + [other, lambda: None], cache)
+    assert len(cache) == 3
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [lambda upstream: upstream, _coroutine, _decorated(_parameters), _Unhashable(), max],
+    ids=["a parameter", "a coroutine function", "wrapped", "unhashable", "a builtin"],
+)
+def test_all_take_nothing_is_false_with_one_function_that_is_not_a_plain_call(
+    odd: Callable[..., Any],
+) -> None:
+    assert not _calls.all_take_nothing([_no_parameters, odd, _no_parameters], {})
+
+
 # -- data passing ------------------------------------------------------------------------------
 
 

@@ -65,6 +65,40 @@ def test_async_failure_and_timeout_cancel_for_real() -> None:
     assert result["after_slow"].status is TaskStatus.SKIPPED
 
 
+def test_a_coroutine_function_among_plain_functions_is_awaited() -> None:
+    """A suite of functions without parameters is planned at once, per distinct function;
+    one coroutine function among them still goes to the event loop."""
+
+    async def fetch() -> str:
+        await asyncio.sleep(0)
+        return "fetched"
+
+    s = Scheduler(workers=2)
+    for k in range(50):
+        s.register(lambda: "plain", f"plain{k}")
+    s.register(fetch, "fetch", after="plain0")
+    result = s.run()
+    assert result.ok
+    assert result["fetch"].result == "fetched"
+    assert result["fetch"].thread == "event_loop"
+
+
+def test_an_unhashable_callable_object_among_plain_functions_is_called() -> None:
+    class Probe:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self) -> str:
+            return "probed"
+
+    s = Scheduler(workers=2)
+    for k in range(50):
+        s.register(lambda: "plain", f"plain{k}")
+    s.register(Probe(), "probe", after="plain0")
+    result = s.run()
+    assert result.ok
+    assert result["probe"].result == "probed"
+
+
 # -- timeouts -------------------------------------------------------------------------------
 
 

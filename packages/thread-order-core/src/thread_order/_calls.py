@@ -161,6 +161,17 @@ def function_facts(fn: Any) -> tuple[frozenset[str] | None, bool]:
     return parameter_names(fn), inspect.iscoroutinefunction(fn)
 
 
+def all_take_nothing(fns: Sequence[Any], cache: dict[Any, Any]) -> bool:
+    """Whether every function in ``fns`` can be called as it is: no parameters, not a
+    coroutine function. Each distinct function is read once (through ``cache``), not once per
+    task: False at once if one of them is an unhashable callable object."""
+    try:
+        distinct = dict.fromkeys(fns)
+    except TypeError:
+        return False
+    return all(cached(cache, fn, function_facts) == _NO_PARAMETERS for fn in distinct)
+
+
 def parameter_names(fn: Any) -> frozenset[str] | None:
     """The names a call could bind by keyword; None when there is no code object to read."""
     code = getattr(inspect.unwrap(fn), "__code__", None)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _events as ev
 from ._calls import (
     RunContext,
+    all_take_nothing,
     build_call,
     cached,
     function_facts,
@@ -383,9 +384,18 @@ class Scheduler:
         state, names, fallback = self.state, graph.names, self.task_timeout
         deps = graph.dependencies
         facts: dict[Any, tuple[frozenset[str] | None, bool]] = {}  # per function
+        more = registry.more
+        if (
+            fallback is None
+            and not more
+            and not any(registry.with_state)
+            and all_take_nothing(registry.fns, facts)
+        ):  # the common suite: every task's callable is its function, read per function
+            calls: list[Callable[[], Any] | None] = list(registry.fns)
+            self._plan_cache = (graph, state, calls, None)
+            return calls, None
         plain: list[Callable[[], Any] | None] = []
         slow = fallback is not None  # some task needs a timeout, a lock or the event loop
-        more = registry.more
         for i, (fn, with_state) in enumerate(zip(registry.fns, registry.with_state, strict=True)):
             taken, coroutine = cached(facts, fn, function_facts)
             wrapped = False  # tags, options, parameters: most tasks have none
